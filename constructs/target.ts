@@ -1,0 +1,35 @@
+/**
+ * The small interface every target (libvirt, gcp) implements: what the network and compute stacks need
+ * from it. Targets never import each other; stacks pick one through targets.ts.
+ */
+import type { Construct } from "constructs";
+import type { ClusterPlan } from "../src/cluster/plan-types";
+
+export interface TargetNetwork {
+  /** URL operators use for the API (kubeconfig): libvirt https://<VIP>:6443, gcp https://<external LB>:6443 (a token). */
+  readonly operatorApiUrl: string;
+  /**
+   * Every address the API is reached at, for the API server certificate: libvirt [VIP];
+   * gcp [internal LB address, external LB address (a token resolved at apply)].
+   */
+  readonly apiAddresses: readonly string[];
+}
+
+export interface HostEndpoint {
+  /** Address SSH (deploy-rs, PKI delivery) connects to: the planned address, or a public one (a token). */
+  readonly sshAddress: string;
+  /** The machine's id (a token): when a machine is replaced its files must be delivered again. */
+  readonly machineId: string;
+}
+
+export interface TargetCompute {
+  /** By host name, every host of the plan. */
+  readonly hosts: Readonly<Record<string, HostEndpoint>>;
+}
+
+export interface Target {
+  /** Adds the target's provider and network resources to the network stack. */
+  createNetwork(scope: Construct, plan: ClusterPlan): TargetNetwork;
+  /** Adds the target's provider, images, disks and machines to the compute stack. */
+  createCompute(scope: Construct, plan: ClusterPlan, network: TargetNetwork): TargetCompute;
+}

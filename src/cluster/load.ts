@@ -1,0 +1,82 @@
+/** Reads a description file, checks it completely, and plans it; reports every problem at once. */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseDocument } from "yaml";
+import type { core } from "zod";
+import { descriptionSchema, type Description } from "./schema";
+import { planCluster } from "./plan";
+import type { ClusterPlan } from "./plan-types";
+import { validateDescription, type Finding } from "./validate";
+
+export const DEFAULT_DESCRIPTION = "clusters/local.yaml";
+
+export class DescriptionError extends Error {
+  constructor(
+    readonly file: string,
+    readonly findings: readonly Finding[],
+  ) {
+    super(
+      `${file}: the cluster description has ${findings.length} problem${findings.length === 1 ? "" : "s"}; nothing was synthesized:\n` +
+        findings.map((f) => `  - ${f.path || "(top level)"}: ${f.message}`).join("\n"),
+    );
+    this.name = "DescriptionError";
+  }
+}
+
+export interface LoadedCluster {
+  readonly description: Description;
+  readonly plan: ClusterPlan;
+  readonly warnings: readonly Finding[];
+}
+
+function showValue(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function schemaFinding(issue: core.$ZodIssue): Finding[] {
+  const base = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({
+      severity: "error" as const,
+      path: base ? `${base}.${key}` : key,
+      message: `unknown field "${key}"${base ? ` in ${base}` : ""} (a typo?); remove it or use one of the documented fields`,
+    }));
+  }
+  const got = "input" in issue && issue.input !== undefined ? ` (got ${showValue(issue.input)})` : issue.code === "invalid_type" ? " (missing)" : "";
+  return [{ severity: "error", path: base, message: `${issue.message}${got}` }];
+}
+
+/** Parses YAML text into a checked description; throws DescriptionError listing every problem. */
+export function parseDescription(text: string, file: string): { description: Description; warnings: Finding[] } {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new DescriptionError(file, doc.errors.map((e) => ({ severity: "error", path: "", message: `YAML: ${e.message.split("\n")[0]}` })));
+  }
+  const parsed = descriptionSchema.safeParse(doc.toJS(), { reportInput: true });
+  if (!parsed.success) {
+    throw new DescriptionError(file, parsed.error.issues.flatMap(schemaFinding));
+  }
+  const findings = validateDescription(parsed.data);
+  const errors = findings.filter((f) => f.severity === "error");
+  if (errors.length > 0) throw new DescriptionError(file, errors);
+  return { description: parsed.data, warnings: findings.filter((f) => f.severity === "warning") };
+}
+
+/** Path of a description relative to the repository root, "/"-separated, for generated headers. */
+export function relativeSourcePath(file: string, root: string): string {
+  return path.relative(root, path.resolve(root, file)).split(path.sep).join("/");
+}
+
+export function loadCluster(file: string, root: string = process.cwd()): LoadedCluster {
+  const absolute = path.resolve(root, file);
+  const shown = relativeSourcePath(file, root);
+  let text: string;
+  try {
+    text = readFileSync(absolute, "utf8");
+  } catch (e) {
+    throw new DescriptionError(shown, [{ severity: "error", path: "", message: `cannot read the description file: ${(e as NodeJS.ErrnoException).code ?? String(e)}; set CLUSTER_CONFIG to an existing file such as ${DEFAULT_DESCRIPTION}` }]);
+  }
+  const { description, warnings } = parseDescription(text, shown);
+  return { description, plan: planCluster(description, shown), warnings };
+}

@@ -1,0 +1,170 @@
+/**
+ * The cluster description: its shape, types and defaults (zod). Cross-field rules live in validate.ts.
+ * Every default here is listed in the README's description reference.
+ */
+import { z } from "zod";
+import { parseCidr, parseIp } from "./ipv4";
+
+export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const label = (what: string) =>
+  z.string().regex(RFC1123_LABEL, {
+    message: `${what} must be an RFC 1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
+  });
+
+const dnsDomain = (what: string) =>
+  z
+    .string()
+    .max(253)
+    .regex(RFC1123_SUBDOMAIN, {
+      message: `${what} must be a DNS domain of RFC 1123 labels separated by dots, e.g. "k8s.internal"`,
+    });
+
+const ipv4 = z.string().refine((v) => parseIp(v) !== undefined, {
+  message: 'must be an IPv4 address such as "10.240.0.10"',
+});
+
+const cidr = z.string().refine((v) => parseCidr(v) !== undefined, {
+  message: 'must be an IPv4 CIDR block with no host bits set, such as "10.240.0.0/24"',
+});
+
+export const ROLE_POOLS = ["etcd", "controlPlane", "worker", "loadBalancer"] as const;
+export type PoolName = (typeof ROLE_POOLS)[number];
+
+/** Per-role defaults: sizes that run the role comfortably, and where its addresses start in the node subnet. */
+export const POOL_DEFAULTS: Record<PoolName, { namePrefix: string; addressOffset: number; vcpu: number; memoryMiB: number; diskGiB: number }> = {
+  loadBalancer: { namePrefix: "lb", addressOffset: 5, vcpu: 1, memoryMiB: 1024, diskGiB: 10 },
+  etcd: { namePrefix: "etcd", addressOffset: 10, vcpu: 2, memoryMiB: 2048, diskGiB: 20 },
+  controlPlane: { namePrefix: "cp", addressOffset: 20, vcpu: 2, memoryMiB: 4096, diskGiB: 20 },
+  worker: { namePrefix: "worker", addressOffset: 50, vcpu: 2, memoryMiB: 4096, diskGiB: 40 },
+};
+
+const pool = (name: PoolName) => {
+  const d = POOL_DEFAULTS[name];
+  return z.strictObject({
+    count: z.number().int().min(0).max(4000),
+    vcpu: z.number().int().min(1).max(256).default(d.vcpu),
+    memoryMiB: z.number().int().min(512).max(1048576).default(d.memoryMiB),
+    diskGiB: z.number().int().min(4).max(65536).default(d.diskGiB),
+    namePrefix: label("namePrefix").default(d.namePrefix),
+    addressOffset: z.number().int().min(1).default(d.addressOffset),
+  });
+};
+
+const sshPublicKey = z
+  .string()
+  .regex(/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/, {
+    message: 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAAC3Nza... you@laptop"',
+  });
+
+const libvirtSection = z.strictObject({
+  /** libvirt connection URI: the local system daemon, or a remote one over SSH. */
+  uri: z
+    .string()
+    .regex(/^qemu(\+(ssh|tcp|tls))?:\/\/[^\s]*\/(system|session)(\?.*)?$/, {
+      message: 'must be a libvirt URI such as "qemu:///system" or "qemu+ssh://user@host/system"',
+    })
+    .default("qemu:///system"),
+  /** Directory on the libvirt host for the cluster's own storage pool. */
+  poolPath: z.string().regex(/^\/\S*$/, { message: "must be an absolute directory path on the libvirt host" }),
+  /** NixOS qcow2 image on the machine running terraform, relative to the repository root (or absolute). */
+  baseImage: z.string().min(1),
+  /** "kvm" where /dev/kvm exists, "qemu" for pure emulation. */
+  domainType: z.enum(["kvm", "qemu"]).default("kvm"),
+});
+
+const gcpImage = z.union([
+  z.strictObject({ selfLink: z.string().regex(/^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[^/]+\/global\/images\/[a-z0-9-]+$/, { message: "must be an image self-link: projects/<project>/global/images/<name>" }) }),
+  z.strictObject({ family: label("image family"), project: z.string().min(1).optional() }),
+  z.strictObject({ tarball: z.string().regex(/^gs:\/\/[a-z0-9._-]+\/.+\.tar\.gz$/, { message: 'must be a GCS URL of the flake-built image tarball: "gs://<bucket>/<object>.tar.gz"' }) }),
+]);
+
+const gcpSection = z.strictObject({
+  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: "must be a GCP project id: 6 to 30 lower-case letters, digits or '-'" }),
+  region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, { message: 'must be a GCP region such as "europe-west1"' }),
+  zones: z.array(z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, { message: 'must be a GCP zone such as "europe-west1-b"' })).min(1),
+  machineTypes: z
+    .strictObject({
+      etcd: z.string().min(1).default("e2-small"),
+      controlPlane: z.string().min(1).default("e2-standard-2"),
+      worker: z.string().min(1).default("e2-standard-4"),
+    })
+    .prefault({}),
+  bootDiskType: z.enum(["pd-standard", "pd-balanced", "pd-ssd"]).default("pd-balanced"),
+  image: gcpImage,
+  /** Who may reach SSH and the API from outside. Required: there is no silent 0.0.0.0/0. */
+  adminSourceRanges: z.array(cidr).min(1),
+  /** Give every host an ephemeral public address (deploy-rs and PKI delivery from outside). */
+  publicAddresses: z.boolean().default(true),
+});
+
+const pkiSection = z
+  .strictObject({
+    algorithm: z.enum(["ECDSA", "RSA"]).default("ECDSA"),
+    ecdsaCurve: z.enum(["P256", "P384"]).default("P256"),
+    rsaBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).default(2048),
+    caValidityHours: z.number().int().min(24).default(87600),
+    certValidityHours: z.number().int().min(24).default(8760),
+    earlyRenewalHours: z.number().int().min(1).default(720),
+    /** Extra public DNS name of the API endpoint, added to the API server certificate. */
+    apiDnsName: dnsDomain("apiDnsName").optional(),
+  })
+  .prefault({});
+
+const backendSection = z
+  .discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("local") }),
+    z.strictObject({
+      type: z.literal("gcs"),
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, { message: "must be a GCS bucket name" }),
+      prefix: z.string().min(1).optional(),
+    }),
+  ])
+  .prefault({ type: "local" });
+
+export const descriptionSchema = z.strictObject({
+  name: label("name"),
+  target: z.enum(["libvirt", "gcp"]),
+  topology: z.enum(["external-etcd", "stacked"]).default("external-etcd"),
+  kubernetes: z.strictObject({
+    /** Kubernetes minor version, e.g. "1.33"; must match the pinned nixpkgs' Kubernetes. */
+    version: z.string().regex(/^1\.\d{1,2}$/, { message: 'must be a Kubernetes minor version such as "1.33"' }),
+    clusterDomain: dnsDomain("clusterDomain").default("cluster.local"),
+    podCidr: cidr.default("10.200.0.0/16"),
+    nodePodCidrPrefix: z.number().int().min(16).max(28).default(24),
+    serviceCidr: cidr.default("10.32.0.0/24"),
+  }),
+  network: z.strictObject({
+    nodeCidr: cidr,
+    /** The hosts' DNS domain (not the in-cluster domain). */
+    domain: dnsDomain("domain").default("k8s.internal"),
+    /** libvirt: the API VIP; gcp: the internal API load balancer's address. Default: cidrhost(nodeCidr, 2). */
+    apiAddress: ipv4.optional(),
+  }),
+  ssh: z.strictObject({
+    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Unix user name" }).default("root"),
+    authorizedKeys: z.array(sshPublicKey),
+  }),
+  pools: z.strictObject({
+    etcd: pool("etcd").optional(),
+    controlPlane: pool("controlPlane"),
+    worker: pool("worker").optional(),
+    loadBalancer: pool("loadBalancer").optional(),
+  }),
+  libvirt: libvirtSection.optional(),
+  gcp: gcpSection.optional(),
+  pki: pkiSection,
+  backend: backendSection,
+});
+
+/** A description as written in YAML (defaults optional). */
+export type DescriptionInput = z.input<typeof descriptionSchema>;
+/** A parsed description with every default filled in. */
+export type Description = z.output<typeof descriptionSchema>;
+export type PoolSpec = z.output<ReturnType<typeof pool>>;
+export type LibvirtSettings = z.output<typeof libvirtSection>;
+export type GcpSettings = z.output<typeof gcpSection>;
+export type GcpImage = z.output<typeof gcpImage>;
+export type PkiSettings = z.output<typeof pkiSection>;
+export type BackendSettings = z.output<typeof backendSection>;

@@ -1,0 +1,173 @@
+/** Cross-field rules of a parsed description. Each finding names the field, the value and the fix. */
+import { cidrSize, formatIp, hostNumber, overlaps, parseCidr, parseIp, contains } from "./ipv4";
+import { DEFAULT_API_HOST_NUMBER, layoutHosts } from "./layout";
+import { RFC1123_LABEL, type Description } from "./schema";
+
+export interface Finding {
+  readonly severity: "error" | "warning";
+  /** Dotted field path, e.g. "pools.etcd.count". */
+  readonly path: string;
+  readonly message: string;
+}
+
+const error = (path: string, message: string): Finding => ({ severity: "error", path, message });
+const warning = (path: string, message: string): Finding => ({ severity: "warning", path, message });
+
+export function etcdMemberCount(d: Description): number {
+  return d.topology === "stacked" ? d.pools.controlPlane.count : (d.pools.etcd?.count ?? 0);
+}
+
+export function validateDescription(d: Description): Finding[] {
+  return [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d)];
+}
+
+function checkTargetAndTopology(d: Description): Finding[] {
+  const findings: Finding[] = [];
+  if (d.target === "libvirt" && !d.libvirt) {
+    findings.push(error("libvirt", 'target is "libvirt" but the libvirt section is missing; add libvirt: { poolPath, baseImage }'));
+  }
+  if (d.target === "gcp" && !d.gcp) {
+    findings.push(error("gcp", 'target is "gcp" but the gcp section is missing; add gcp: { project, region, zones, image, adminSourceRanges }'));
+  }
+  if (d.pools.controlPlane.count === 0) {
+    findings.push(error("pools.controlPlane.count", "got 0: a cluster needs at least one control-plane host (3 for high availability)"));
+  }
+  const etcdCount = d.pools.etcd?.count ?? 0;
+  if (d.topology === "stacked" && etcdCount > 0) {
+    findings.push(error("pools.etcd", `got ${etcdCount} etcd hosts, but topology "stacked" runs etcd on the control-plane hosts; remove pools.etcd or set topology: external-etcd`));
+  }
+  const members = etcdMemberCount(d);
+  const membersField = d.topology === "stacked" ? "pools.controlPlane.count" : "pools.etcd.count";
+  if (members === 0 && !(d.topology === "stacked" && d.pools.controlPlane.count === 0)) {
+    findings.push(error(membersField, "got 0 etcd members: etcd needs at least 1 member (3 or 5 for high availability)"));
+  } else if (members > 0 && members % 2 === 0) {
+    findings.push(warning(membersField, `got ${members} etcd members: an even count tolerates no more failures than ${members - 1}; use an odd count`));
+  }
+  const lbCount = d.pools.loadBalancer?.count ?? 0;
+  if (d.target === "gcp" && lbCount > 0) {
+    findings.push(error("pools.loadBalancer", `got ${lbCount} load-balancer hosts, but the load-balancer role exists only on libvirt; on GCP the cloud load balancers serve the API: remove pools.loadBalancer`));
+  }
+  if (d.target === "libvirt" && d.topology === "stacked" && lbCount > 0) {
+    findings.push(error("pools.loadBalancer", `got ${lbCount} load-balancer hosts, but with topology "stacked" the control-plane hosts hold the API VIP: remove pools.loadBalancer`));
+  }
+  if (d.target === "libvirt" && d.topology === "external-etcd") {
+    if (lbCount === 0) {
+      findings.push(error("pools.loadBalancer.count", "got 0: with topology external-etcd on libvirt the load balancers hold the API VIP; set at least 1 (2 for high availability)"));
+    } else if (lbCount === 1) {
+      findings.push(warning("pools.loadBalancer.count", "got 1: a single load balancer is a single point of failure for the API; use 2"));
+    }
+  }
+  if (d.gcp) {
+    d.gcp.zones.forEach((zone, i) => {
+      if (!zone.startsWith(`${d.gcp!.region}-`)) {
+        findings.push(error(`gcp.zones.${i}`, `zone "${zone}" is not in region "${d.gcp!.region}"; use a zone named "${d.gcp!.region}-<letter>"`));
+      }
+    });
+    const seen = new Set<string>();
+    d.gcp.zones.forEach((zone, i) => {
+      if (seen.has(zone)) findings.push(error(`gcp.zones.${i}`, `zone "${zone}" is listed twice; list each zone once`));
+      seen.add(zone);
+    });
+    d.gcp.adminSourceRanges.forEach((range, i) => {
+      if (parseCidr(range)?.prefix === 0) {
+        findings.push(warning(`gcp.adminSourceRanges.${i}`, `"${range}" opens SSH and the Kubernetes API to the whole internet; list your operators' ranges instead`));
+      }
+    });
+  }
+  return findings;
+}
+
+function checkCidrs(d: Description): Finding[] {
+  const findings: Finding[] = [];
+  const blocks = [
+    { path: "network.nodeCidr", value: d.network.nodeCidr },
+    { path: "kubernetes.podCidr", value: d.kubernetes.podCidr },
+    { path: "kubernetes.serviceCidr", value: d.kubernetes.serviceCidr },
+  ];
+  for (let i = 0; i < blocks.length; i++) {
+    for (let j = i + 1; j < blocks.length; j++) {
+      if (overlaps(parseCidr(blocks[i].value)!, parseCidr(blocks[j].value)!)) {
+        findings.push(error(blocks[j].path, `${blocks[j].value} overlaps ${blocks[i].path} ${blocks[i].value}; node, pod and service CIDRs must be disjoint`));
+      }
+    }
+  }
+  const pod = parseCidr(d.kubernetes.podCidr)!;
+  const perNode = d.kubernetes.nodePodCidrPrefix;
+  const kubeletNodes = d.pools.controlPlane.count + (d.pools.worker?.count ?? 0);
+  if (perNode < pod.prefix) {
+    findings.push(error("kubernetes.nodePodCidrPrefix", `/${perNode} is larger than the pod CIDR ${d.kubernetes.podCidr}; use a prefix of at least ${pod.prefix}`));
+  } else if (2 ** (perNode - pod.prefix) < kubeletNodes) {
+    findings.push(
+      error("kubernetes.podCidr", `${d.kubernetes.podCidr} holds only ${2 ** (perNode - pod.prefix)} per-node /${perNode} blocks but the cluster has ${kubeletNodes} Kubernetes nodes; widen it to /${perNode - Math.ceil(Math.log2(kubeletNodes))} or use a longer nodePodCidrPrefix`),
+    );
+  }
+  const service = parseCidr(d.kubernetes.serviceCidr)!;
+  if (service.prefix > 28) {
+    findings.push(error("kubernetes.serviceCidr", `${d.kubernetes.serviceCidr} is too small: the DNS service takes its 10th address; use /28 or wider (e.g. /24)`));
+  }
+  const node = parseCidr(d.network.nodeCidr)!;
+  if (node.prefix > 29) {
+    findings.push(error("network.nodeCidr", `${d.network.nodeCidr} is too small for a cluster; use /29 or wider (e.g. /24)`));
+  }
+  return findings;
+}
+
+function checkHosts(d: Description): Finding[] {
+  const findings: Finding[] = [];
+  const node = parseCidr(d.network.nodeCidr)!;
+  const size = cidrSize(node);
+  // GCP also reserves the second-to-last address of a subnet.
+  const lastUsable = d.target === "gcp" ? size - 3 : size - 2;
+  const describeRange = `host numbers 2 to ${lastUsable} (${formatIp(node.network + 2)} to ${formatIp(node.network + lastUsable)})`;
+  const names = new Map<string, string>();
+  const addresses = new Map<number, string>();
+
+  const apiPath = "network.apiAddress";
+  const apiNumber = d.network.apiAddress ? hostNumber(node, parseIp(d.network.apiAddress)!) : DEFAULT_API_HOST_NUMBER;
+  if (d.network.apiAddress && !contains(node, parseIp(d.network.apiAddress)!)) {
+    findings.push(error(apiPath, `${d.network.apiAddress} is outside network.nodeCidr ${d.network.nodeCidr}; pick an address inside it`));
+  } else if (apiNumber < 2 || apiNumber > lastUsable) {
+    findings.push(error(apiPath, `${formatIp(node.network + apiNumber)} is the subnet's network, gateway or broadcast address; use one of ${describeRange}`));
+  } else {
+    addresses.set(apiNumber, apiPath);
+  }
+
+  for (const slot of layoutHosts(d)) {
+    const poolPath = `pools.${slot.pool}`;
+    if (!RFC1123_LABEL.test(slot.name)) {
+      findings.push(error(`${poolPath}.namePrefix`, `host name "${slot.name}" is not an RFC 1123 label (at most 63 characters); shorten namePrefix "${slot.spec.namePrefix}"`));
+    }
+    const machineName = `${d.name}-${slot.name}`;
+    if (slot.index === 0 && machineName.length > 63) {
+      findings.push(error(`${poolPath}.namePrefix`, `machine name "${machineName}" (cluster name + host name) is longer than 63 characters; shorten name or namePrefix`));
+    }
+    const owner = names.get(slot.name);
+    if (owner && owner !== poolPath) {
+      findings.push(error(`${poolPath}.namePrefix`, `host name "${slot.name}" is also used by ${owner}; give the pools different namePrefix values`));
+    }
+    names.set(slot.name, poolPath);
+
+    const where = `host ${slot.name}, addressOffset ${slot.spec.addressOffset} + ${slot.index}`;
+    if (slot.hostNumber >= size) {
+      findings.push(error(`${poolPath}.addressOffset`, `${where} = host number ${slot.hostNumber} is outside network.nodeCidr ${d.network.nodeCidr}; lower the offset or widen the subnet`));
+      continue;
+    }
+    if (slot.hostNumber < 2 || slot.hostNumber > lastUsable) {
+      findings.push(error(`${poolPath}.addressOffset`, `${where} = ${formatIp(node.network + slot.hostNumber)} is a reserved address of ${d.network.nodeCidr}; use ${describeRange}`));
+      continue;
+    }
+    const taken = addresses.get(slot.hostNumber);
+    if (taken && taken !== poolPath) {
+      findings.push(error(`${poolPath}.addressOffset`, `${where} = ${formatIp(node.network + slot.hostNumber)} is already used by ${taken}; move this pool's addressOffset so the address ranges do not overlap`));
+    }
+    if (!taken) addresses.set(slot.hostNumber, poolPath);
+  }
+  return findings;
+}
+
+function checkAccess(d: Description): Finding[] {
+  if (d.ssh.authorizedKeys.length === 0) {
+    return [error("ssh.authorizedKeys", "got no SSH public key: deploy-rs and the PKI delivery log in with it; add at least one (e.g. the contents of ~/.ssh/id_ed25519.pub)")];
+  }
+  return [];
+}

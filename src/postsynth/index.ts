@@ -1,0 +1,21 @@
+/**
+ * Steps that run after app.synth(): each reads the plan (and the synthesized JSON on disk) and writes
+ * files atomically. Order matters only for readability of the log.
+ */
+import type { ClusterPlan } from "../cluster/plan-types";
+
+export interface PostSynthContext {
+  readonly plan: ClusterPlan;
+  /** Repository root (absolute; never written into any output). */
+  readonly root: string;
+  /** cdktf output directory (absolute), holding stacks/<id>/cdk.tf.json and manifest.json. */
+  readonly outdir: string;
+}
+
+export type PostSynthStep = (context: PostSynthContext) => void;
+
+export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [];
+
+export function runPostSynth(context: PostSynthContext): void {
+  for (const step of POST_SYNTH_STEPS) step(context);
+}
