@@ -27,9 +27,13 @@ export interface TargetCompute {
   readonly hosts: Readonly<Record<string, HostEndpoint>>;
 }
 
-export interface Target {
+/**
+ * A target. `N` is what its network construct exposes to its compute construct (e.g. the libvirt network id,
+ * the GCP subnetwork); values crossing stacks are tokens, which cdktf turns into outputs and remote state.
+ */
+export interface Target<N extends TargetNetwork = TargetNetwork> {
   /** Adds the target's provider and network resources to the network stack. */
-  createNetwork(scope: Construct, plan: ClusterPlan): TargetNetwork;
+  createNetwork(scope: Construct, plan: ClusterPlan): N;
   /** Adds the target's provider, images, disks and machines to the compute stack. */
-  createCompute(scope: Construct, plan: ClusterPlan, network: TargetNetwork): TargetCompute;
+  createCompute(scope: Construct, plan: ClusterPlan, network: N): TargetCompute;
 }
