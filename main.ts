@@ -28,7 +28,8 @@ function main(): void {
   for (const w of loaded.warnings) process.stderr.write(`warning: ${loaded.plan.sourceFile}: ${w.path}: ${w.message}\n`);
   buildClusterStacks(app, loaded.plan);
   app.synth();
-  runPostSynth({ plan: loaded.plan, root, outdir: path.resolve(root, app.outdir) });
+  const nixosDir = path.resolve(root, process.env.NIXOS_OUT_DIR || "nixos");
+  runPostSynth({ plan: loaded.plan, root, outdir: path.resolve(root, app.outdir), nixosDir });
 }
 
 main();

@@ -78,7 +78,7 @@ const gcpImage = z.union([
   z.strictObject({ selfLink: z.string().regex(/^(https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[^/]+\/global\/images\/[a-z0-9-]+$/, { message: "must be an image self-link: projects/<project>/global/images/<name>" }) }),
   z.strictObject({ family: label("image family"), project: z.string().min(1).optional() }),
   z.strictObject({ tarball: z.string().regex(/^gs:\/\/[a-z0-9._-]+\/.+\.tar\.gz$/, { message: 'must be a GCS URL of the flake-built image tarball: "gs://<bucket>/<object>.tar.gz"' }) }),
-]);
+], { error: 'must be one of { selfLink: projects/<p>/global/images/<name> }, { family: <family>, project: <project> } or { tarball: gs://<bucket>/<object>.tar.gz }' });
 
 const gcpSection = z.strictObject({
   project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: "must be a GCP project id: 6 to 30 lower-case letters, digits or '-'" }),

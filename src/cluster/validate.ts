@@ -112,8 +112,24 @@ function checkCidrs(d: Description): Finding[] {
   return findings;
 }
 
+/** Collects findings keyed by (field, kind, other owner), so a clash between two pools is reported once. */
+class ClashLog {
+  private readonly clashes = new Map<string, { path: string; first: string; count: number; describe: (first: string, more: number) => string }>();
+  add(key: string, path: string, first: string, describe: (first: string, more: number) => string): void {
+    const entry = this.clashes.get(key);
+    if (entry) entry.count += 1;
+    else this.clashes.set(key, { path, first, count: 1, describe });
+  }
+  findings(): Finding[] {
+    return [...this.clashes.values()].map((c) => error(c.path, c.describe(c.first, c.count - 1)));
+  }
+}
+
+const andMore = (more: number) => (more > 0 ? ` (and ${more} more host${more === 1 ? "" : "s"})` : "");
+
 function checkHosts(d: Description): Finding[] {
   const findings: Finding[] = [];
+  const clashes = new ClashLog();
   const node = parseCidr(d.network.nodeCidr)!;
   const size = cidrSize(node);
   // GCP also reserves the second-to-last address of a subnet.
@@ -135,34 +151,41 @@ function checkHosts(d: Description): Finding[] {
   for (const slot of layoutHosts(d)) {
     const poolPath = `pools.${slot.pool}`;
     if (!RFC1123_LABEL.test(slot.name)) {
-      findings.push(error(`${poolPath}.namePrefix`, `host name "${slot.name}" is not an RFC 1123 label (at most 63 characters); shorten namePrefix "${slot.spec.namePrefix}"`));
+      clashes.add(`label:${poolPath}`, `${poolPath}.namePrefix`, slot.name, (first, more) =>
+        `host name "${first}"${andMore(more)} is not an RFC 1123 label (at most 63 characters); shorten namePrefix "${slot.spec.namePrefix}"`);
     }
     const machineName = `${d.name}-${slot.name}`;
-    if (slot.index === 0 && machineName.length > 63) {
-      findings.push(error(`${poolPath}.namePrefix`, `machine name "${machineName}" (cluster name + host name) is longer than 63 characters; shorten name or namePrefix`));
+    if (machineName.length > 63) {
+      clashes.add(`machine:${poolPath}`, `${poolPath}.namePrefix`, machineName, (first, more) =>
+        `machine name "${first}"${andMore(more)} (cluster name + host name) is longer than 63 characters; shorten name or namePrefix`);
     }
     const owner = names.get(slot.name);
     if (owner && owner !== poolPath) {
-      findings.push(error(`${poolPath}.namePrefix`, `host name "${slot.name}" is also used by ${owner}; give the pools different namePrefix values`));
+      clashes.add(`name:${poolPath}:${owner}`, `${poolPath}.namePrefix`, slot.name, (first, more) =>
+        `host name "${first}"${andMore(more)} is also used by ${owner}; give the pools different namePrefix values`);
     }
     names.set(slot.name, poolPath);
 
-    const where = `host ${slot.name}, addressOffset ${slot.spec.addressOffset} + ${slot.index}`;
+    const address = formatIp(node.network + slot.hostNumber);
+    const where = (first: string, more: number) => `host ${first}${andMore(more)} (addressOffset ${slot.spec.addressOffset})`;
     if (slot.hostNumber >= size) {
-      findings.push(error(`${poolPath}.addressOffset`, `${where} = host number ${slot.hostNumber} is outside network.nodeCidr ${d.network.nodeCidr}; lower the offset or widen the subnet`));
+      clashes.add(`outside:${poolPath}`, `${poolPath}.addressOffset`, slot.name, (first, more) =>
+        `${where(first, more)} gets host number ${slot.hostNumber}, outside network.nodeCidr ${d.network.nodeCidr}; lower the offset or widen the subnet`);
       continue;
     }
     if (slot.hostNumber < 2 || slot.hostNumber > lastUsable) {
-      findings.push(error(`${poolPath}.addressOffset`, `${where} = ${formatIp(node.network + slot.hostNumber)} is a reserved address of ${d.network.nodeCidr}; use ${describeRange}`));
+      clashes.add(`reserved:${poolPath}`, `${poolPath}.addressOffset`, slot.name, (first, more) =>
+        `${where(first, more)} gets reserved address ${address} of ${d.network.nodeCidr}; use ${describeRange}`);
       continue;
     }
     const taken = addresses.get(slot.hostNumber);
     if (taken && taken !== poolPath) {
-      findings.push(error(`${poolPath}.addressOffset`, `${where} = ${formatIp(node.network + slot.hostNumber)} is already used by ${taken}; move this pool's addressOffset so the address ranges do not overlap`));
+      clashes.add(`address:${poolPath}:${taken}`, `${poolPath}.addressOffset`, slot.name, (first, more) =>
+        `${where(first, more)} gets ${address}, already used by ${taken}; move this pool's addressOffset so the address ranges do not overlap`);
     }
     if (!taken) addresses.set(slot.hostNumber, poolPath);
   }
-  return findings;
+  return [...findings, ...clashes.findings()];
 }
 
 function checkAccess(d: Description): Finding[] {

@@ -10,6 +10,11 @@ export interface PostSynthContext {
   readonly root: string;
   /** cdktf output directory (absolute), holding stacks/<id>/cdk.tf.json and manifest.json. */
   readonly outdir: string;
+  /**
+   * Folder of the Nix flake, where generated host files go under clusters/<cluster>/ (absolute).
+   * main.ts uses <root>/nixos, or $NIXOS_OUT_DIR when set (tests and the benchmark write elsewhere).
+   */
+  readonly nixosDir: string;
 }
 
 export type PostSynthStep = (context: PostSynthContext) => void;
