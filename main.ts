@@ -7,14 +7,18 @@ import { buildClusterStacks } from "./stacks/app";
 
 const root = __dirname;
 
-function descriptionFile(app: App): string {
-  const fromContext = app.node.tryGetContext("cluster") as unknown;
-  return process.env.CLUSTER_CONFIG || (typeof fromContext === "string" && fromContext) || DEFAULT_DESCRIPTION;
+/**
+ * CLUSTER_CONFIG, else the context key `cluster` (cdktf.json "context", passed by the CLI as CDKTF_CONTEXT_JSON),
+ * else the default. Read before the App exists: `new App()` already creates the output folder.
+ */
+function descriptionFile(): string {
+  const context = JSON.parse(process.env.CDKTF_CONTEXT_JSON || "{}") as { cluster?: unknown };
+  const fromContext = typeof context.cluster === "string" ? context.cluster : undefined;
+  return process.env.CLUSTER_CONFIG || fromContext || DEFAULT_DESCRIPTION;
 }
 
 function main(): void {
-  const app = new App();
-  const file = descriptionFile(app);
+  const file = descriptionFile();
   let loaded;
   try {
     loaded = loadCluster(file, root);
@@ -25,6 +29,7 @@ function main(): void {
     }
     throw e;
   }
+  const app = new App();
   for (const w of loaded.warnings) process.stderr.write(`warning: ${loaded.plan.sourceFile}: ${w.path}: ${w.message}\n`);
   buildClusterStacks(app, loaded.plan);
   app.synth();

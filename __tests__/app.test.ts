@@ -1,0 +1,99 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { App } from "cdktf";
+import { loadCluster } from "../src/cluster/load";
+import { buildClusterStacks } from "../stacks/app";
+import { REPO_ROOT } from "./helpers/descriptions";
+
+type Json = Record<string, any>;
+
+/** Synthesizes one example cluster in-process into a temporary folder; returns the manifest and stacks. */
+function synthCluster(file: string): { manifest: Json; stacks: Record<string, Json> } {
+  const outdir = mkdtempSync(path.join(tmpdir(), "app-test-"));
+  try {
+    const app = new App({ outdir });
+    buildClusterStacks(app, loadCluster(file, REPO_ROOT).plan);
+    app.synth();
+    const manifest = JSON.parse(readFileSync(path.join(outdir, "manifest.json"), "utf8")) as Json;
+    const stacks = Object.fromEntries(
+      Object.keys(manifest.stacks).map((id) => [id, JSON.parse(readFileSync(path.join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as Json]),
+    );
+    return { manifest, stacks };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+describe("app wiring", () => {
+  const local = synthCluster("clusters/local.yaml");
+  const stacked = synthCluster("clusters/local-stacked.yaml");
+
+  it("synthesizes exactly the stacks network, compute and pki", () => {
+    expect(Object.keys(local.manifest.stacks).sort()).toEqual(["compute", "network", "pki"]);
+  });
+
+  it("makes compute depend only on network, and pki on compute", () => {
+    expect(local.manifest.stacks.network.dependencies).toEqual([]);
+    expect(local.manifest.stacks.compute.dependencies).toEqual(["network"]);
+    expect(local.manifest.stacks.pki.dependencies).toContain("compute");
+  });
+
+  it("outputs the API endpoints from the network stack", () => {
+    expect(local.stacks.network.output.api_url.value).toBe("https://10.240.0.2:6443");
+    expect(local.stacks.network.output.api_node_url.value).toBe("https://10.240.0.2:6443");
+  });
+
+  it("outputs every planned host with its address and roles from the compute stack", () => {
+    const hosts = local.stacks.compute.output.hosts.value as Json;
+    expect(Object.keys(hosts).sort()).toEqual(["cp-1", "cp-2", "cp-3", "etcd-1", "etcd-2", "etcd-3", "lb-1", "lb-2", "worker-1", "worker-2"]);
+    expect(hosts["cp-1"]).toMatchObject({ address: "10.240.0.20", roles: ["control-plane"] });
+  });
+
+  it("keeps each cluster's state apart, at a relative path", () => {
+    for (const id of ["network", "compute", "pki"]) {
+      expect(local.stacks[id].terraform.backend).toEqual({ local: { path: `../../../state/local/${id}.tfstate` } });
+      expect(stacked.stacks[id].terraform.backend).toEqual({ local: { path: `../../../state/local-stacked/${id}.tfstate` } });
+    }
+  });
+});
+
+describe("main.ts", () => {
+  const run = (env: Record<string, string>) => {
+    const outdir = mkdtempSync(path.join(tmpdir(), "main-test-"));
+    const nixosDir = mkdtempSync(path.join(tmpdir(), "main-test-nixos-"));
+    const result = spawnSync(process.execPath, ["--import", "tsx", "main.ts"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", CDKTF_OUTDIR: path.join(outdir, "out"), NIXOS_OUT_DIR: nixosDir, ...env },
+      encoding: "utf8",
+    });
+    return { result, out: path.join(outdir, "out"), cleanup: () => [outdir, nixosDir].forEach((d) => rmSync(d, { recursive: true, force: true })) };
+  };
+
+  it("exits non-zero on a bad description, naming the field, and writes nothing", () => {
+    const fixture = path.join(__dirname, "fixtures", "bad-etcd.yaml");
+    const { result, out, cleanup } = run({ CLUSTER_CONFIG: path.relative(REPO_ROOT, fixture) });
+    try {
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/__tests__\/fixtures\/bad-etcd\.yaml: the cluster description has 1 problem; nothing was synthesized/);
+      expect(result.stderr).toMatch(/pools\.etcd\.count: got 0 etcd members/);
+      expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("selects the description from the cdktf context key `cluster`", () => {
+    const { result, out, cleanup } = run({ CDKTF_CONTEXT_JSON: JSON.stringify({ cluster: "clusters/local-stacked.yaml" }) });
+    try {
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      const network = JSON.parse(readFileSync(path.join(out, "stacks", "network", "cdk.tf.json"), "utf8")) as Json;
+      expect(network.terraform.backend.local.path).toBe("../../../state/local-stacked/network.tfstate");
+    } finally {
+      cleanup();
+    }
+  });
+});

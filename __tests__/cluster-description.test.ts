@@ -1,0 +1,109 @@
+import { stringify } from "yaml";
+import { DescriptionError, loadCluster, parseDescription } from "../src/cluster/load";
+import { changed, EXAMPLES, exampleObject, problemsOf, REPO_ROOT } from "./helpers/descriptions";
+
+const LOCAL = "clusters/local.yaml";
+const STACKED = "clusters/local-stacked.yaml";
+const GCP = "clusters/gcp.yaml";
+
+describe("example descriptions", () => {
+  it.each(EXAMPLES)("%s loads without errors or warnings", (file) => {
+    const loaded = loadCluster(file, REPO_ROOT);
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.plan.sourceFile).toBe(file);
+  });
+
+  it("fills documented defaults for omitted optional fields", () => {
+    const { description } = parseDescription(stringify(exampleObject(STACKED)), STACKED);
+    expect(description.kubernetes.clusterDomain).toBe("cluster.local");
+    expect(description.kubernetes.nodePodCidrPrefix).toBe(24);
+    expect(description.ssh.user).toBe("root");
+    expect(description.pools.worker).toMatchObject({ vcpu: 2, memoryMiB: 4096, diskGiB: 40, namePrefix: "worker", addressOffset: 50 });
+    expect(description.libvirt).toMatchObject({ uri: "qemu:///system", domainType: "kvm" });
+    expect(description.pki).toMatchObject({ algorithm: "ECDSA", ecdsaCurve: "P256", certValidityHours: 8760, earlyRenewalHours: 720 });
+    expect(description.backend).toEqual({ type: "local" });
+  });
+});
+
+describe("validation reports each problem with field, value and fix", () => {
+  const cases: Array<[string, string, (d: Record<string, any>) => void, RegExp]> = [
+    ["unknown keys (typos)", LOCAL, (d) => (d.kubernetes.podCidrr = "10.1.0.0/16"), /kubernetes\.podCidrr: unknown field "podCidrr" in kubernetes \(a typo\?\)/],
+    ["unknown top-level key", LOCAL, (d) => (d.hostz = []), /hostz: unknown field "hostz"/],
+    ["wrong types", LOCAL, (d) => (d.pools.worker.vcpu = "two"), /pools\.worker\.vcpu: .*expected number, received string \(got "two"\)/],
+    ["missing required field", LOCAL, (d) => delete d.network.nodeCidr, /network\.nodeCidr: .*expected string.* \(missing\)/],
+    ["bad CIDR", LOCAL, (d) => (d.network.nodeCidr = "10.240.0.1/24"), /network\.nodeCidr: must be an IPv4 CIDR block with no host bits set.*\(got "10\.240\.0\.1\/24"\)/],
+    ["host names not RFC 1123 labels", LOCAL, (d) => (d.pools.worker.namePrefix = "Worker_"), /pools\.worker\.namePrefix: namePrefix must be an RFC 1123 label.*\(got "Worker_"\)/],
+    ["cluster name not an RFC 1123 label", LOCAL, (d) => (d.name = "my.cluster"), /name: name must be an RFC 1123 label/],
+    ["duplicate host names", LOCAL, (d) => (d.pools.worker = { count: 2, namePrefix: "cp", addressOffset: 100 }), /pools\.worker\.namePrefix: host name "cp-1" \(and 1 more host\) is also used by pools\.controlPlane; give the pools different namePrefix values/],
+    ["duplicate addresses", LOCAL, (d) => (d.pools.worker.addressOffset = 21), /pools\.worker\.addressOffset: host worker-1 \(and 1 more host\) \(addressOffset 21\) gets 10\.240\.0\.21, already used by pools\.controlPlane/],
+    ["a host on the API address", LOCAL, (d) => (d.pools.loadBalancer.addressOffset = 2), /pools\.loadBalancer\.addressOffset: host lb-1 \(addressOffset 2\) gets 10\.240\.0\.2, already used by network\.apiAddress/],
+    ["addresses outside the node subnet", LOCAL, (d) => (d.pools.worker.addressOffset = 300), /pools\.worker\.addressOffset: host worker-1 \(and 1 more host\) \(addressOffset 300\) gets host number 300, outside network\.nodeCidr 10\.240\.0\.0\/24; lower the offset or widen the subnet/],
+    ["the gateway address", LOCAL, (d) => (d.pools.loadBalancer.addressOffset = 1), /pools\.loadBalancer\.addressOffset: host lb-1 \(addressOffset 1\) gets reserved address 10\.240\.0\.1 of 10\.240\.0\.0\/24; use host numbers 2 to 254/],
+    ["the broadcast address", LOCAL, (d) => (d.pools.worker.addressOffset = 254), /host worker-2 \(addressOffset 254\) gets reserved address 10\.240\.0\.255/],
+    ["the API address outside the subnet", LOCAL, (d) => (d.network.apiAddress = "10.241.0.2"), /network\.apiAddress: 10\.241\.0\.2 is outside network\.nodeCidr 10\.240\.0\.0\/24/],
+    ["the API address on the network address", LOCAL, (d) => (d.network.apiAddress = "10.240.0.0"), /network\.apiAddress: 10\.240\.0\.0 is the subnet's network, gateway or broadcast address/],
+    ["overlapping node and pod CIDRs", LOCAL, (d) => (d.kubernetes.podCidr = "10.240.0.0/16"), /kubernetes\.podCidr: 10\.240\.0\.0\/16 overlaps network\.nodeCidr 10\.240\.0\.0\/24/],
+    ["overlapping pod and service CIDRs", LOCAL, (d) => (d.kubernetes.serviceCidr = "10.200.5.0/24"), /kubernetes\.serviceCidr: 10\.200\.5\.0\/24 overlaps kubernetes\.podCidr 10\.200\.0\.0\/16/],
+    ["pod CIDR too small for the nodes", LOCAL, (d) => (d.kubernetes.podCidr = "10.200.0.0/23"), /kubernetes\.podCidr: 10\.200\.0\.0\/23 holds only 2 per-node \/24 blocks but the cluster has 5 Kubernetes nodes; widen it to \/21/],
+    ["zero etcd members", LOCAL, (d) => (d.pools.etcd.count = 0), /pools\.etcd\.count: got 0 etcd members: etcd needs at least 1 member/],
+    ["no control plane", LOCAL, (d) => (d.pools.controlPlane.count = 0), /pools\.controlPlane\.count: got 0: a cluster needs at least one control-plane host/],
+    ["no SSH key", LOCAL, (d) => (d.ssh.authorizedKeys = []), /ssh\.authorizedKeys: got no SSH public key/],
+    ["a malformed SSH key", LOCAL, (d) => (d.ssh.authorizedKeys = ["AAAAC3Nza"]), /ssh\.authorizedKeys\.0: must be an OpenSSH public key line/],
+    ["a GCP zone not in its region", GCP, (d) => (d.gcp.zones = ["europe-west1-b", "us-east1-c"]), /gcp\.zones\.1: zone "us-east1-c" is not in region "europe-west1"/],
+    ["a missing section for the target", GCP, (d) => delete d.gcp, /gcp: target is "gcp" but the gcp section is missing/],
+    ["a missing libvirt section", LOCAL, (d) => delete d.libvirt, /libvirt: target is "libvirt" but the libvirt section is missing/],
+    ["load balancers on GCP", GCP, (d) => (d.pools.loadBalancer = { count: 2 }), /pools\.loadBalancer: got 2 load-balancer hosts, but the load-balancer role exists only on libvirt/],
+    ["etcd hosts in the stacked topology", STACKED, (d) => (d.pools.etcd = { count: 3 }), /pools\.etcd: got 3 etcd hosts, but topology "stacked" runs etcd on the control-plane hosts/],
+    ["no load balancer for the libvirt VIP", LOCAL, (d) => (d.pools.loadBalancer.count = 0), /pools\.loadBalancer\.count: got 0: with topology external-etcd on libvirt the load balancers hold the API VIP/],
+    ["an image given two ways", GCP, (d) => (d.gcp.image = { family: "nixos", tarball: "gs://b/x.tar.gz" }), /gcp\.image: must be one of/],
+    ["no admin source ranges", GCP, (d) => (d.gcp.adminSourceRanges = []), /gcp\.adminSourceRanges: .*>=1 items/],
+  ];
+
+  it.each(cases)("%s", (_name, file, change, expected) => {
+    const message = problemsOf(changed(file, change));
+    expect(message).toMatch(/nothing was synthesized/);
+    expect(message).toMatch(expected);
+  });
+
+  it("reports every problem at once", () => {
+    const message = problemsOf(
+      changed(LOCAL, (d) => {
+        d.ssh.authorizedKeys = [];
+        d.pools.controlPlane.count = 0;
+        d.kubernetes.serviceCidr = "10.240.0.0/24";
+      }),
+    );
+    expect(message).toMatch(/has 3 problems/);
+    expect(message).toMatch(/ssh\.authorizedKeys/);
+    expect(message).toMatch(/pools\.controlPlane\.count/);
+    expect(message).toMatch(/kubernetes\.serviceCidr/);
+  });
+
+  it("warns (without failing) on an even etcd member count and a single load balancer", () => {
+    const { warnings } = parseDescription(
+      stringify(changed(LOCAL, (d) => {
+        d.pools.etcd.count = 4;
+        d.pools.loadBalancer.count = 1;
+      })),
+      LOCAL,
+    );
+    expect(warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
+      expect.stringMatching(/^pools\.etcd\.count: got 4 etcd members: an even count tolerates no more failures than 3; use an odd count/),
+      expect.stringMatching(/^pools\.loadBalancer\.count: got 1: a single load balancer is a single point of failure/),
+    ]);
+  });
+
+  it("counts stacked etcd members from the control plane", () => {
+    const { warnings } = parseDescription(stringify(changed(STACKED, (d) => (d.pools.controlPlane.count = 2))), STACKED);
+    expect(warnings[0]).toMatchObject({ path: "pools.controlPlane.count", severity: "warning" });
+  });
+
+  it("reports YAML syntax errors and duplicate keys", () => {
+    expect(() => parseDescription("name: a\nname: b\n", "x.yaml")).toThrow(/YAML: Map keys must be unique/);
+  });
+
+  it("names an unreadable file and the fix", () => {
+    expect(() => loadCluster("clusters/nope.yaml", REPO_ROOT)).toThrow(DescriptionError);
+    expect(() => loadCluster("clusters/nope.yaml", REPO_ROOT)).toThrow(/clusters\/nope\.yaml: [\s\S]*cannot read the description file: ENOENT; set CLUSTER_CONFIG/);
+  });
+});
