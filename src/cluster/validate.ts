@@ -63,6 +63,14 @@ function checkTargetAndTopology(d: Description): Finding[] {
         findings.push(error(`gcp.zones.${i}`, `zone "${zone}" is not in region "${d.gcp!.region}"; use a zone named "${d.gcp!.region}-<letter>"`));
       }
     });
+    if (!/^[a-z]/.test(d.name)) {
+      findings.push(error("name", `"${d.name}" starts with a digit, but Compute Engine names built from it must start with a letter; start name with a letter`));
+    }
+    // The longest name built from the cluster name is the per-zone control-plane instance group.
+    const longest = d.gcp.zones.map((zone) => `${d.name}-cp-${zone}`).sort((a, b) => b.length - a.length)[0];
+    if (longest && longest.length > 63) {
+      findings.push(error("name", `"${d.name}" is too long for GCP: the instance group name "${longest}" has ${longest.length} characters, the limit is 63; shorten name by ${longest.length - 63}`));
+    }
     const seen = new Set<string>();
     d.gcp.zones.forEach((zone, i) => {
       if (seen.has(zone)) findings.push(error(`gcp.zones.${i}`, `zone "${zone}" is listed twice; list each zone once`));
