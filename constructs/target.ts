@@ -20,6 +20,8 @@ export interface HostEndpoint {
   readonly sshAddress: string;
   /** The machine's id (a token): when a machine is replaced its files must be delivered again. */
   readonly machineId: string;
+  /** The machine's public address (a token), when it has one (gcp with publicAddresses). */
+  readonly externalAddress?: string;
 }
 
 export interface TargetCompute {

@@ -1,4 +1,5 @@
 /** The `compute` stack: images, disks and one machine per planned host. Depends only on `network`. */
+import { Token } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../src/cluster/plan-types";
 import type { Target, TargetCompute } from "../constructs/target";
@@ -13,8 +14,13 @@ export class ComputeStack extends ClusterStack {
     this.addDependency(network);
     this.compute = target.createCompute(this, plan, network.network);
     const hosts = Object.fromEntries(
-      plan.hosts.map((h) => [h.name, { address: h.address, ssh_address: this.compute.hosts[h.name].sshAddress, roles: h.roles }]),
+      plan.hosts.map((h) => {
+        const endpoint = this.compute.hosts[h.name];
+        return [h.name, { address: h.address, external_address: endpoint.externalAddress ?? Token.nullValue(), ssh_address: endpoint.sshAddress, roles: h.roles }];
+      }),
     );
-    this.output("hosts", hosts, { description: "Per host name: planned address, the address SSH/deploy-rs connects to, roles" });
+    this.output("hosts", hosts, {
+      description: "Per host name: planned (internal) address, public address (null without one), the address SSH/deploy-rs connects to, roles",
+    });
   }
 }

@@ -1,13 +1,71 @@
-/** GCP target (hashicorp/google). Implemented in the GCP target issue. */
+/**
+ * GCP target (hashicorp/google). The network stack holds the VPC, the firewall and both API addresses; the compute
+ * stack holds the image, the instances and the API balancers (they need the instances, and take the reserved
+ * addresses as cross-stack values).
+ */
+import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../../src/cluster/plan-types";
 import type { Target, TargetCompute, TargetNetwork } from "../target";
+import { GcpApiAddresses } from "./api-addresses";
+import { GcpClusterCompute, requireGcp, type GcpComputeNetworkInputs } from "./compute";
+import { GcpFirewall } from "./firewall";
+import { clusterFirewallRules } from "./firewall-rules";
+import { GcpClusterNetwork } from "./network";
+import { roleTags } from "./names";
+import { addGoogleProvider } from "./provider";
 
-export const gcpTarget: Target = {
-  createNetwork(_scope: Construct, plan: ClusterPlan): TargetNetwork {
-    return { operatorApiUrl: plan.api.nodeUrl, apiAddresses: [plan.api.address] };
+/** What the GCP network stack hands to the compute stack (tokens; cdktf wires them through remote state). */
+export interface GcpNetworkOutputs extends TargetNetwork, GcpComputeNetworkInputs {}
+
+/** Named outputs of the network stack, for `terraform output` and tooling outside cdktf. */
+export const GCP_NETWORK_OUTPUTS = {
+  network: "network_self_link",
+  subnetwork: "subnetwork_self_link",
+  externalApiAddress: "api_external_address",
+  internalApiAddress: "api_internal_address",
+} as const;
+
+function output(scope: Construct, name: string, value: string, description: string): void {
+  new TerraformOutput(scope, name, { value, description }).overrideLogicalId(name);
+}
+
+export const gcpTarget: Target<GcpNetworkOutputs> = {
+  createNetwork(scope: Construct, plan: ClusterPlan): GcpNetworkOutputs {
+    const gcp = requireGcp(plan);
+    addGoogleProvider(scope, plan.cluster, gcp);
+    const net = new GcpClusterNetwork(scope, "vpc", { cluster: plan.cluster, region: gcp.region, nodeCidr: plan.nodeCidr });
+    new GcpFirewall(scope, "firewall", {
+      cluster: plan.cluster,
+      network: net.network.id,
+      rules: clusterFirewallRules({ tags: roleTags(plan.cluster), adminSourceRanges: gcp.adminSourceRanges, apiPort: plan.api.port }),
+    });
+    const addresses = new GcpApiAddresses(scope, "api-addresses", {
+      cluster: plan.cluster,
+      region: gcp.region,
+      subnetwork: net.subnetwork.id,
+      internalAddress: plan.api.address,
+    });
+
+    output(scope, GCP_NETWORK_OUTPUTS.network, net.network.selfLink, "Self-link of the cluster's VPC network");
+    output(scope, GCP_NETWORK_OUTPUTS.subnetwork, net.subnetwork.selfLink, "Self-link of the hosts' subnetwork");
+    output(scope, GCP_NETWORK_OUTPUTS.externalApiAddress, addresses.external.address, "External API address (operators)");
+    output(scope, GCP_NETWORK_OUTPUTS.internalApiAddress, addresses.internal.address, "Internal API address (nodes)");
+
+    return {
+      operatorApiUrl: `https://${addresses.external.address}:${plan.api.port}`,
+      // Both go into the API server certificate: nodes connect to the first, operators to the second.
+      apiAddresses: [plan.api.address, addresses.external.address],
+      networkSelfLink: net.network.selfLink,
+      subnetworkSelfLink: net.subnetwork.selfLink,
+      externalApiAddress: addresses.external.address,
+      internalApiAddress: addresses.internal.address,
+    };
   },
-  createCompute(_scope: Construct, plan: ClusterPlan): TargetCompute {
-    return { hosts: Object.fromEntries(plan.hosts.map((h) => [h.name, { sshAddress: h.address, machineId: h.machineName }])) };
+
+  createCompute(scope: Construct, plan: ClusterPlan, network: GcpNetworkOutputs): TargetCompute {
+    addGoogleProvider(scope, plan.cluster, requireGcp(plan));
+    const compute = new GcpClusterCompute(scope, "cluster", { plan, network });
+    return { hosts: compute.hosts };
   },
 };

@@ -1,0 +1,90 @@
+/** One Compute Engine instance for one planned host. */
+import { ComputeInstance } from "@cdktf/provider-google/lib/compute-instance";
+import { Construct } from "constructs";
+import type { HostPlan } from "../../src/cluster/plan-types";
+import type { GcpSettings } from "../../src/cluster/schema";
+import { gceName } from "./names";
+
+/**
+ * Terraform attribute path of the boot image. Ignored after creation: the image only bootstraps a host, later
+ * changes arrive by deploy-rs, and a new image must never replace a running etcd member or API server.
+ */
+export const BOOT_IMAGE_ATTRIBUTE = "boot_disk[0].initialize_params[0].image";
+
+/**
+ * Instance metadata. SSH keys are baked into the NixOS image (users are immutable, so the guest agent cannot add
+ * metadata keys); project-wide keys and OS Login are switched off, so the baked keys are the only way in.
+ */
+export const INSTANCE_METADATA: Readonly<Record<string, string>> = {
+  "block-project-ssh-keys": "TRUE",
+  "enable-oslogin": "FALSE",
+};
+
+const MAX_HOSTNAME = 253;
+
+export interface GcpHostInstanceProps {
+  readonly cluster: string;
+  readonly host: HostPlan;
+  /** Boot image reference (GcpImage.reference). */
+  readonly image: string;
+  readonly bootDiskType: GcpSettings["bootDiskType"];
+  /** The hosts' subnetwork (id or self-link). */
+  readonly subnetwork: string;
+  /** Network tags (names.hostTags). */
+  readonly tags: readonly string[];
+  readonly serviceAccountEmail: string;
+  readonly scopes: readonly string[];
+  /** Give the host an ephemeral public address. */
+  readonly publicAddress: boolean;
+}
+
+export class GcpHostInstance extends Construct {
+  readonly instance: ComputeInstance;
+  /** The public address (a token) when the host has one. */
+  readonly externalAddress?: string;
+
+  constructor(scope: Construct, id: string, props: GcpHostInstanceProps) {
+    super(scope, id);
+    const { host } = props;
+    if (!host.zone || !host.machineType) {
+      throw new Error(`GcpHostInstance: host "${host.name}" has no zone or machine type in the plan; it is not a GCP host`);
+    }
+    // Compute Engine takes a custom hostname only as a fully qualified name of at least two labels.
+    if (host.fqdn.split(".").length < 2 || host.fqdn.length > MAX_HOSTNAME) {
+      throw new Error(`GcpHostInstance: host name "${host.fqdn}" must have at least two labels and at most ${MAX_HOSTNAME} characters`);
+    }
+    this.instance = new ComputeInstance(this, "instance", {
+      name: gceName(host.machineName),
+      description: `${host.roles.join(", ")} of Kubernetes cluster ${props.cluster}`,
+      hostname: host.fqdn,
+      zone: host.zone,
+      machineType: host.machineType,
+      tags: [...props.tags],
+      labels: { pool: poolLabel(host.pool) },
+      bootDisk: {
+        autoDelete: true,
+        initializeParams: { image: props.image, size: host.diskGiB, type: props.bootDiskType },
+      },
+      networkInterface: [
+        {
+          subnetwork: props.subnetwork,
+          networkIp: host.address,
+          ...(props.publicAddress ? { accessConfig: [{ networkTier: "PREMIUM" }] } : {}),
+        },
+      ],
+      metadata: { ...INSTANCE_METADATA },
+      serviceAccount: { email: props.serviceAccountEmail, scopes: [...props.scopes] },
+      // NixOS' boot chain is not signed for Secure Boot; the vTPM and integrity monitoring still measure the boot.
+      shieldedInstanceConfig: { enableSecureBoot: false, enableVtpm: true, enableIntegrityMonitoring: true },
+      allowStoppingForUpdate: true,
+      lifecycle: { ignoreChanges: [BOOT_IMAGE_ATTRIBUTE] },
+    });
+    if (props.publicAddress) {
+      this.externalAddress = this.instance.networkInterface.get(0).accessConfig.get(0).natIp;
+    }
+  }
+}
+
+function poolLabel(pool: HostPlan["pool"]): string {
+  return pool.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
