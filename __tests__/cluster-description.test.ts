@@ -52,6 +52,8 @@ describe("validation reports each problem with field, value and fix", () => {
     ["a GCP zone not in its region", GCP, (d) => (d.gcp.zones = ["europe-west1-b", "us-east1-c"]), /gcp\.zones\.1: zone "us-east1-c" is not in region "europe-west1"/],
     ["a GCP cluster name starting with a digit", GCP, (d) => (d.name = "1st"), /name: "1st" starts with a digit, but Compute Engine names built from it must start with a letter/],
     ["a GCP cluster name too long for derived names", GCP, (d) => (d.name = "a".repeat(50)), /name: "a{50}" is too long for GCP: the instance group name "a{50}-cp-europe-west1-b" has 68 characters, the limit is 63; shorten name by 5/],
+    ["early renewal not below the validity", LOCAL, (d) => (d.pki = { certValidityHours: 720, earlyRenewalHours: 720 }), /pki\.earlyRenewalHours: 720 is not below pki\.certValidityHours 720/],
+    ["certificates outliving their CA", LOCAL, (d) => (d.pki = { caValidityHours: 1000, certValidityHours: 2000 }), /pki\.certValidityHours: 2000 exceeds pki\.caValidityHours 1000/],
     ["a missing section for the target", GCP, (d) => delete d.gcp, /gcp: target is "gcp" but the gcp section is missing/],
     ["a missing libvirt section", LOCAL, (d) => delete d.libvirt, /libvirt: target is "libvirt" but the libvirt section is missing/],
     ["load balancers on GCP", GCP, (d) => (d.pools.loadBalancer = { count: 2 }), /pools\.loadBalancer: got 2 load-balancer hosts, but the load-balancer role exists only on libvirt/],

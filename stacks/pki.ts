@@ -1,14 +1,91 @@
-/** The `pki` stack: the whole cluster PKI (hashicorp/tls), delivered to each host. Depends on `compute`. */
+/**
+ * The `pki` stack: the whole cluster PKI (hashicorp/tls), delivered to each host over SSH, and the operator's
+ * admin kubeconfig. Depends on `compute` (delivery needs the machines); reads the API addresses of `network`.
+ */
+import { LocalProvider } from "@cdktf/provider-local/lib/provider";
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../src/cluster/plan-types";
+import { bundleFor } from "../src/pki/bundle";
+import { AdminKubeconfig } from "../constructs/pki/admin-kubeconfig";
+import { ClusterPki } from "../constructs/pki/cluster-pki";
+import { HostDelivery } from "../constructs/pki/host-delivery";
 import { ClusterStack } from "./cluster-stack";
 import type { ComputeStack } from "./compute";
 import type { NetworkStack } from "./network";
 
+/** Operator credentials root, relative to the repository root; git-ignored. */
+export const SECRETS_DIR = "secrets";
+
+/** The admin kubeconfig, relative to the repository root. */
+export function adminKubeconfigRepoPath(cluster: string): string {
+  return `${SECRETS_DIR}/${cluster}/admin.kubeconfig`;
+}
+
+/** The same path as terraform sees it from cdktf.out/stacks/<id>: three levels up, relative (no machine path). */
+export function adminKubeconfigStackPath(cluster: string): string {
+  return `../../../${adminKubeconfigRepoPath(cluster)}`;
+}
+
 export class PkiStack extends ClusterStack {
+  readonly pki: ClusterPki;
+  /** By host name; hosts without files (load balancers) have none. */
+  readonly deliveries: ReadonlyMap<string, HostDelivery>;
+  readonly adminKubeconfig: AdminKubeconfig;
+
   constructor(scope: Construct, id: string, plan: ClusterPlan, network: NetworkStack, compute: ComputeStack) {
     super(scope, id, plan);
     this.addDependency(compute);
-    void network;
+    new TlsProvider(this, "tls");
+    new RandomProvider(this, "random");
+    new LocalProvider(this, "local");
+
+    this.pki = new ClusterPki(this, "pki", { plan, apiAddresses: network.network.apiAddresses });
+
+    // etcd members are delivered one after the other, and so are control-plane hosts: a renewal that touches all
+    // of them in one apply then restarts etcd (keeping quorum) and the API servers one host at a time. Stacked
+    // hosts form one chain. Workers go in parallel.
+    const deliveries = new Map<string, HostDelivery>();
+    const lastOfChain = new Map<"etcd" | "control-plane", HostDelivery>();
+    for (const host of plan.hosts) {
+      const files = bundleFor(plan, host);
+      if (files.length === 0) continue;
+      const endpoint = compute.compute.hosts[host.name];
+      if (!endpoint) throw new Error(`pki: the compute target has no endpoint for host "${host.name}"`);
+      const chain = host.runsEtcd ? "etcd" : host.runsControlPlane ? "control-plane" : undefined;
+      const previous = chain ? lastOfChain.get(chain) : undefined;
+      const delivery = new HostDelivery(this, `delivery-${host.name}`, {
+        host: host.name,
+        sshAddress: endpoint.sshAddress,
+        sshUser: plan.ssh.user,
+        machineId: endpoint.machineId,
+        files: files.map((file) => ({ file, content: this.pki.contentOf(file) })),
+        ...(previous ? { after: [previous.resource] } : {}),
+      });
+      if (chain) lastOfChain.set(chain, delivery);
+      deliveries.set(host.name, delivery);
+    }
+    this.deliveries = deliveries;
+
+    this.adminKubeconfig = new AdminKubeconfig(this, "admin-kubeconfig", {
+      cluster: plan.cluster,
+      server: network.network.operatorApiUrl,
+      ca: this.pki.authorities.kubernetes,
+      client: this.pki.certificate("admin"),
+      filename: adminKubeconfigStackPath(plan.cluster),
+    });
+
+    const ca = this.pki.authorities;
+    this.output("kubernetes_ca_certificate", ca.kubernetes.certPem, { description: "Kubernetes cluster CA certificate (PEM)" });
+    this.output("etcd_ca_certificate", ca.etcd.certPem, { description: "etcd CA certificate (PEM)" });
+    this.output("front_proxy_ca_certificate", ca["front-proxy"].certPem, { description: "Front-proxy (API aggregation) CA certificate (PEM)" });
+    this.output("service_account_public_key", this.pki.serviceAccountKey.publicKeyPem, {
+      description: "Public key verifying service-account tokens (PEM)",
+    });
+    this.output("admin_kubeconfig_path", adminKubeconfigRepoPath(plan.cluster), {
+      description: "Admin kubeconfig (break-glass, O=system:masters), relative to the repository root",
+    });
+    this.output("delivered_hosts", [...deliveries.keys()], { description: "Hosts that receive a PKI bundle" });
   }
 }

@@ -18,7 +18,19 @@ export function etcdMemberCount(d: Description): number {
 }
 
 export function validateDescription(d: Description): Finding[] {
-  return [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d)];
+  return [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d)];
+}
+
+function checkPki(d: Description): Finding[] {
+  const { earlyRenewalHours, certValidityHours, caValidityHours } = d.pki;
+  const findings: Finding[] = [];
+  if (earlyRenewalHours >= certValidityHours) {
+    findings.push(error("pki.earlyRenewalHours", `${earlyRenewalHours} is not below pki.certValidityHours ${certValidityHours}: every apply would renew every certificate; use a value well below it (default 720)`));
+  }
+  if (certValidityHours > caValidityHours) {
+    findings.push(error("pki.certValidityHours", `${certValidityHours} exceeds pki.caValidityHours ${caValidityHours}: a certificate cannot outlive its CA; lower it or raise caValidityHours`));
+  }
+  return findings;
 }
 
 function checkTargetAndTopology(d: Description): Finding[] {

@@ -1,0 +1,454 @@
+/**
+ * The pki stack's synthesized JSON, read the way a reviewer of `cdktf synth` would: every certificate a host
+ * receives is followed from the delivered file to its tls resources and checked against the kubeadm
+ * requirements (issuer CA, CN, O, SANs, usages, validity); then delivery, re-delivery triggers, the admin
+ * kubeconfig, and the absence of key material.
+ */
+import { Testing } from "cdktf";
+import { parse } from "yaml";
+import { loadCluster } from "../src/cluster/load";
+import type { ClusterPlan, HostPlan } from "../src/cluster/plan-types";
+import { PKI_DIR } from "../src/pki/paths";
+import { buildClusterStacks } from "../stacks/app";
+import { changed, planFromObject, REPO_ROOT } from "./helpers/descriptions";
+import { resources, synthPki, type Json, type SynthesizedPki } from "./helpers/pki-synth";
+
+const plan = (file: string): ClusterPlan => loadCluster(file, REPO_ROOT).plan;
+
+/** The resource name inside "${<type>.<name>.<attribute>}" (optionally wrapped in a function call). */
+function refName(expression: unknown, type: string, attribute: string): string {
+  const match = new RegExp(`\\$\\{(?:[a-z0-9]+\\()*${type}\\.([^.}]+)\\.${attribute}\\)*\\}`).exec(String(expression));
+  if (!match) throw new Error(`not a reference to ${type}.*.${attribute}: ${String(expression)}`);
+  return match[1];
+}
+
+const REMOTE_STATE = (stack: string) => new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${stack}\\.outputs\\.[^}]+\\}$`);
+
+interface CertView {
+  readonly issuer: string;
+  readonly cn: string;
+  readonly o?: string;
+  readonly dns: string[];
+  readonly ip: string[];
+  readonly uses: string[];
+  readonly validity: number;
+  readonly earlyRenewal?: number;
+  readonly isCa: boolean;
+  /** tls_private_key name of the certificate's key. */
+  readonly keyName: string;
+}
+
+/** Reads what a "${tls_locally_signed_cert...cert_pem}" or "${tls_self_signed_cert...cert_pem}" reference issues. */
+function certView(json: Json, certRef: string): CertView {
+  const subject = (r: Json) => r.subject[0] as { common_name: string; organization?: string };
+  if (certRef.includes("tls_self_signed_cert.")) {
+    const ca = resources(json, "tls_self_signed_cert")[refName(certRef, "tls_self_signed_cert", "cert_pem")];
+    return {
+      issuer: subject(ca).common_name,
+      cn: subject(ca).common_name,
+      ...(subject(ca).organization ? { o: subject(ca).organization } : {}),
+      dns: [],
+      ip: [],
+      uses: ca.allowed_uses,
+      validity: ca.validity_period_hours,
+      ...(ca.early_renewal_hours !== undefined ? { earlyRenewal: ca.early_renewal_hours } : {}),
+      isCa: ca.is_ca_certificate === true,
+      keyName: refName(ca.private_key_pem, "tls_private_key", "private_key_pem"),
+    };
+  }
+  const signed = resources(json, "tls_locally_signed_cert")[refName(certRef, "tls_locally_signed_cert", "cert_pem")];
+  const request = resources(json, "tls_cert_request")[refName(signed.cert_request_pem, "tls_cert_request", "cert_request_pem")];
+  const ca = resources(json, "tls_self_signed_cert")[refName(signed.ca_cert_pem, "tls_self_signed_cert", "cert_pem")];
+  // The CA key that signs is the key of the CA certificate named as issuer.
+  expect(refName(signed.ca_private_key_pem, "tls_private_key", "private_key_pem")).toBe(refName(ca.private_key_pem, "tls_private_key", "private_key_pem"));
+  return {
+    issuer: subject(ca).common_name,
+    cn: subject(request).common_name,
+    ...(subject(request).organization ? { o: subject(request).organization } : {}),
+    dns: [...(request.dns_names ?? [])].sort(),
+    ip: [...(request.ip_addresses ?? [])].sort(),
+    uses: signed.allowed_uses,
+    validity: signed.validity_period_hours,
+    ...(signed.early_renewal_hours !== undefined ? { earlyRenewal: signed.early_renewal_hours } : {}),
+    isCa: signed.is_ca_certificate === true,
+    keyName: refName(request.private_key_pem, "tls_private_key", "private_key_pem"),
+  };
+}
+
+function delivery(json: Json, host: string): Json {
+  const found = Object.entries(resources(json, "terraform_data")).filter(([name]) => name.startsWith(`delivery-${host}_`));
+  if (found.length !== 1) throw new Error(`expected one delivery for ${host}, found ${found.length}`);
+  return found[0][1];
+}
+
+/** The file provisioners of a host's delivery: staged name -> content expression. */
+function deliveredFiles(json: Json, host: string): Record<string, string> {
+  const provisioners = delivery(json, host).provisioner as Json[];
+  return Object.fromEntries(
+    provisioners.filter((p) => p.file).map((p) => [String(p.file.destination).split("/").pop(), p.file.content as string]),
+  );
+}
+
+/** Per-example facts written down from the description files, not computed by the code under test. */
+const EXAMPLES = {
+  "clusters/local.yaml": { serviceIp: "10.32.0.1", api: "10.240.0.2", externalApiToken: false },
+  "clusters/local-stacked.yaml": { serviceIp: "10.33.0.1", api: "10.241.0.2", externalApiToken: false },
+  "clusters/gcp.yaml": { serviceIp: "10.32.0.1", api: "10.240.0.2", externalApiToken: true },
+} as const;
+type Example = (typeof EXAMPLES)[keyof typeof EXAMPLES];
+
+const LEAF = { validity: 8760, earlyRenewal: 720, isCa: false } as const;
+const CLIENT = ["digital_signature", "client_auth"];
+const SERVER = ["digital_signature", "server_auth"];
+const SERVER_CLIENT = ["digital_signature", "server_auth", "client_auth"];
+const NO_SANS = { dns: [], ip: [] };
+const sorted = (values: readonly string[]) => [...values].sort();
+
+interface Expected {
+  readonly issuer: string;
+  readonly cn: string;
+  readonly o?: string;
+  readonly dns: readonly string[];
+  readonly ip: readonly string[];
+  readonly uses: readonly string[];
+  readonly validity: number;
+  readonly earlyRenewal?: number;
+  readonly isCa: boolean;
+}
+
+/** The kubeadm certificate requirements ("PKI certificates and requirements"), per delivered certificate file. */
+const KUBEADM: Record<string, (p: ClusterPlan, host: HostPlan, ex: Example) => Expected> = {
+  kubernetesCaCert: () => ({ issuer: "kubernetes", cn: "kubernetes", ...NO_SANS, uses: ["cert_signing", "digital_signature"], validity: 87600, isCa: true }),
+  etcdCaCert: () => ({ issuer: "etcd-ca", cn: "etcd-ca", ...NO_SANS, uses: ["cert_signing", "digital_signature"], validity: 87600, isCa: true }),
+  frontProxyCaCert: () => ({ issuer: "front-proxy-ca", cn: "front-proxy-ca", ...NO_SANS, uses: ["cert_signing", "digital_signature"], validity: 87600, isCa: true }),
+  apiServerCert: (p, _h, ex) => {
+    const cps = p.hosts.filter((h) => h.roles.includes("control-plane"));
+    return {
+      issuer: "kubernetes",
+      cn: "kube-apiserver",
+      dns: sorted([
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        "localhost",
+        ...cps.map((h) => h.name),
+        ...cps.map((h) => `${h.name}.${p.hostDomain}`),
+      ]),
+      ip: sorted([ex.serviceIp, "127.0.0.1", ex.api, ...cps.map((h) => h.address)]),
+      uses: SERVER,
+      ...LEAF,
+    };
+  },
+  apiServerKubeletClientCert: () => ({ issuer: "kubernetes", cn: "kube-apiserver-kubelet-client", o: "kube-apiserver:kubelet-api-admins", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  apiServerEtcdClientCert: () => ({ issuer: "etcd-ca", cn: "kube-apiserver-etcd-client", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  frontProxyClientCert: () => ({ issuer: "front-proxy-ca", cn: "front-proxy-client", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  controllerManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-controller-manager", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  schedulerCert: () => ({ issuer: "kubernetes", cn: "system:kube-scheduler", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  addonManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-addon-manager", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  kubeletCert: (p, h) => ({
+    issuer: "kubernetes",
+    cn: `system:node:${h.name}`,
+    o: "system:nodes",
+    dns: sorted([h.name, `${h.name}.${p.hostDomain}`]),
+    ip: [h.address],
+    uses: SERVER_CLIENT,
+    ...LEAF,
+  }),
+  kubeProxyCert: () => ({ issuer: "kubernetes", cn: "system:kube-proxy", o: "system:node-proxier", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  flannelCert: () => ({ issuer: "kubernetes", cn: "flannel-client", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  etcdServerCert: (p, h) => ({
+    issuer: "etcd-ca",
+    cn: h.name,
+    dns: sorted([h.name, `${h.name}.${p.hostDomain}`, "localhost"]),
+    ip: sorted([h.address, "127.0.0.1"]),
+    uses: SERVER_CLIENT,
+    ...LEAF,
+  }),
+  etcdPeerCert: (p, h) => ({
+    issuer: "etcd-ca",
+    cn: h.name,
+    dns: sorted([h.name, `${h.name}.${p.hostDomain}`, "localhost"]),
+    ip: sorted([h.address, "127.0.0.1"]),
+    uses: SERVER_CLIENT,
+    ...LEAF,
+  }),
+  etcdHealthcheckClientCert: () => ({ issuer: "etcd-ca", cn: "kube-etcd-healthcheck-client", ...NO_SANS, uses: CLIENT, ...LEAF }),
+};
+
+/** The key file that goes with each certificate file. */
+const KEY_OF: Record<string, string> = {
+  apiServerCert: "apiServerKey",
+  apiServerKubeletClientCert: "apiServerKubeletClientKey",
+  apiServerEtcdClientCert: "apiServerEtcdClientKey",
+  frontProxyClientCert: "frontProxyClientKey",
+  controllerManagerCert: "controllerManagerKey",
+  schedulerCert: "schedulerKey",
+  addonManagerCert: "addonManagerKey",
+  kubeletCert: "kubeletKey",
+  kubeProxyCert: "kubeProxyKey",
+  flannelCert: "flannelKey",
+  etcdServerCert: "etcdServerKey",
+  etcdPeerCert: "etcdPeerKey",
+  etcdHealthcheckClientCert: "etcdHealthcheckClientKey",
+  kubernetesCaCert: "kubernetesCaKey",
+};
+
+describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for %s", (file) => {
+  const p = plan(file);
+  const ex = EXAMPLES[file];
+  let synth: SynthesizedPki;
+  beforeAll(() => {
+    synth = synthPki(p);
+  });
+
+  const certFilesOf = (host: HostPlan) => Object.entries(deliveredFiles(synth.json, host.name)).filter(([name]) => name.endsWith("CaCert") || name.endsWith("Cert"));
+
+  it("issues every delivered certificate as kubeadm requires (issuer, CN, O, SANs, usages, validity)", () => {
+    let checked = 0;
+    for (const host of p.hosts.filter((h) => !h.roles.includes("load-balancer"))) {
+      for (const [name, content] of certFilesOf(host)) {
+        const rule = KUBEADM[name];
+        expect([host.name, name, rule !== undefined]).toEqual([host.name, name, true]);
+        const expected = rule(p, host, ex);
+        const view = certView(synth.json, content);
+        const { keyName: _key, ...seen } = view;
+        if (name === "apiServerCert" && ex.externalApiToken) {
+          // GCP: the external balancer's address comes from the network stack at apply.
+          const fromNetwork = seen.ip.filter((ip) => REMOTE_STATE("network").test(ip));
+          expect(fromNetwork).toHaveLength(1);
+          expect({ ...seen, ip: seen.ip.filter((ip) => !fromNetwork.includes(ip)) }).toEqual({ ...expected, ip: [...expected.ip] });
+        } else {
+          expect([host.name, name, seen]).toEqual([host.name, name, { ...expected, dns: [...expected.dns], ip: [...expected.ip], uses: [...expected.uses] }]);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+  });
+
+  it("delivers each certificate with the key it was requested with", () => {
+    let pairs = 0;
+    for (const host of p.hosts.filter((h) => !h.runsLoadBalancer)) {
+      const files = deliveredFiles(synth.json, host.name);
+      for (const [certName, keyName] of Object.entries(KEY_OF)) {
+        if (!files[certName] || !files[keyName]) continue;
+        expect(refName(files[keyName], "tls_private_key", "private_key_pem")).toBe(certView(synth.json, files[certName]).keyName);
+        pairs++;
+      }
+    }
+    expect(pairs).toBeGreaterThan(20);
+  });
+
+  it("issues no certificate beyond those delivered and the admin's", () => {
+    const reached = new Set<string>();
+    for (const host of p.hosts.filter((h) => !h.roles.includes("load-balancer"))) {
+      for (const [, content] of certFilesOf(host)) if (content.includes("tls_locally_signed_cert.")) reached.add(refName(content, "tls_locally_signed_cert", "cert_pem"));
+    }
+    const kubeconfig = Object.values(resources(synth.json, "local_sensitive_file"))[0].content as string;
+    reached.add(refName(/client-certificate-data: "([^"]+)"/.exec(kubeconfig)![1], "tls_locally_signed_cert", "cert_pem"));
+    expect(sorted([...reached])).toEqual(sorted(Object.keys(resources(synth.json, "tls_locally_signed_cert"))));
+    const kubelets = p.hosts.filter((h) => h.runsKubelet).length;
+    const etcdMembers = p.hosts.filter((h) => h.runsEtcd).length;
+    expect(reached.size).toBe(11 + kubelets + 2 * etcdMembers);
+  });
+
+  it("uses ECDSA P-256 keys by default, for every key", () => {
+    const keys = Object.values(resources(synth.json, "tls_private_key"));
+    expect(keys.length).toBe(Object.keys(resources(synth.json, "tls_cert_request")).length + 3 + 1);
+    for (const k of keys) expect(k).toEqual({ algorithm: "ECDSA", ecdsa_curve: "P256" });
+  });
+
+  it("never puts key material in the synthesized JSON, only references", () => {
+    expect(synth.text).not.toMatch(/PRIVATE KEY/);
+    expect(synth.text).not.toMatch(/-----BEGIN/);
+    for (const f of Object.values(resources(synth.json, "local_sensitive_file"))) expect(f.content).not.toMatch(/LS0tLS1CRUdJT/);
+  });
+
+  it("renders the encryption configuration with a random 32-byte secretbox key, for control-plane hosts only", () => {
+    expect(Object.values(resources(synth.json, "random_bytes"))).toEqual([{ length: 32 }]);
+    const cp = p.hosts.find((h) => h.runsControlPlane)!;
+    const content = deliveredFiles(synth.json, cp.name).encryptionConfig;
+    const keyRef = /random_bytes\.[^.]+\.base64/.exec(content)![0];
+    const rendered = content.replace(/^\$\{join\("", \[/, "").replace(/\]\)\}$/, "");
+    const text = JSON.parse(`[${rendered.replace(keyRef, JSON.stringify("KEY"))}]`).join("");
+    expect(parse(text)).toEqual({
+      apiVersion: "apiserver.config.k8s.io/v1",
+      kind: "EncryptionConfiguration",
+      resources: [{ resources: ["secrets"], providers: [{ secretbox: { keys: [{ name: "key1", secret: "KEY" }] } }, { identity: {} }] }],
+    });
+    for (const h of p.hosts.filter((x) => !x.runsControlPlane && !x.runsLoadBalancer)) expect(deliveredFiles(synth.json, h.name).encryptionConfig).toBeUndefined();
+  });
+
+  it("connects to each host over SSH with the agent, as the description's user, at the compute target's address", () => {
+    for (const h of p.hosts.filter((x) => !x.runsLoadBalancer)) {
+      const c = delivery(synth.json, h.name).connection;
+      expect(c).toMatchObject({ type: "ssh", user: "root", agent: "true", timeout: "10m" });
+      if (p.target === "gcp") expect(c.host).toMatch(REMOTE_STATE("compute"));
+      else expect(c.host).toBe(h.address);
+    }
+  });
+
+  it("re-delivers when the machine is replaced, the plan changes the bundle, or any file's content changes", () => {
+    for (const h of p.hosts.filter((x) => !x.runsLoadBalancer)) {
+      const t = delivery(synth.json, h.name).triggers_replace;
+      expect(t.machine_id).toMatch(REMOTE_STATE("compute"));
+      expect(t.layout).toMatch(/^[0-9a-f]{64}$/);
+      const staged = Object.keys(deliveredFiles(synth.json, h.name));
+      expect(Object.keys(t.content)).toHaveLength(staged.length);
+      for (const [path, digest] of Object.entries(t.content as Record<string, string>)) {
+        expect(path.startsWith(`${PKI_DIR}/`)).toBe(true);
+        const secret = /\.key$|encryption-config\.yaml$/.test(path);
+        expect(digest).toMatch(secret ? /^\$\{nonsensitive\(sha256\(/ : /^\$\{sha256\(/);
+      }
+    }
+  });
+
+  it("stages files, then installs them and restarts exactly the units of the host's roles", () => {
+    const unitsByRole: Record<string, string[]> = {
+      etcd: ["etcd"],
+      "control-plane": ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-addon-manager", "kubelet", "kube-proxy", "flannel"],
+      worker: ["kubelet", "kube-proxy", "flannel"],
+    };
+    for (const h of p.hosts.filter((x) => !x.runsLoadBalancer)) {
+      const provisioners = delivery(synth.json, h.name).provisioner as Json[];
+      expect(Object.keys(provisioners[0])).toEqual(["remote-exec"]);
+      expect(Object.keys(provisioners[provisioners.length - 1])).toEqual(["remote-exec"]);
+      expect(provisioners.slice(1, -1).every((x) => x.file && String(x.file.destination).startsWith("/run/k8s-pki-staging/"))).toBe(true);
+      const install = (provisioners[provisioners.length - 1]["remote-exec"].inline as string[]).join("\n");
+      const restarted = [...install.matchAll(/then restart ([a-z-]+); fi/g)].map((m) => m[1]).sort();
+      expect([h.name, restarted]).toEqual([h.name, sorted([...new Set(h.roles.flatMap((r) => unitsByRole[r] ?? []))])]);
+      for (const staged of Object.keys(deliveredFiles(synth.json, h.name))) expect(install).toContain(`put '${staged}' '${PKI_DIR}/`);
+    }
+  });
+
+  it("writes the admin kubeconfig locally: 0600, relative path under the git-ignored secrets/, operators' API URL", () => {
+    const files = Object.values(resources(synth.json, "local_sensitive_file"));
+    expect(files).toHaveLength(1);
+    const f = files[0];
+    expect(f).toMatchObject({ filename: `../../../secrets/${p.cluster}/admin.kubeconfig`, file_permission: "0600", directory_permission: "0700" });
+    const kubeconfig = parse(f.content as string);
+    const server = kubeconfig.clusters[0].cluster.server as string;
+    if (ex.externalApiToken) expect(server).toMatch(/^https:\/\/\$\{data\.terraform_remote_state\.cross-stack-reference-input-network\.outputs\.[^}]+\}:6443$/);
+    else expect(server).toBe(`https://${ex.api}:6443`);
+    const user = kubeconfig.users[0].user;
+    const admin = certView(synth.json, `\${tls_locally_signed_cert.${refName(user["client-certificate-data"], "tls_locally_signed_cert", "cert_pem")}.cert_pem}`);
+    expect(admin).toMatchObject({ issuer: "kubernetes", cn: "kubernetes-super-admin", o: "system:masters", uses: CLIENT, dns: [], ip: [] });
+    expect(refName(user["client-key-data"], "tls_private_key", "private_key_pem")).toBe(admin.keyName);
+    expect(certView(synth.json, `\${tls_self_signed_cert.${refName(kubeconfig.clusters[0].cluster["certificate-authority-data"], "tls_self_signed_cert", "cert_pem")}.cert_pem}`).cn).toBe("kubernetes");
+    expect(kubeconfig["current-context"]).toBe(`admin@${p.cluster}`);
+  });
+
+  it("outputs the CA certificates and the kubeconfig path under stable names, and no secret", () => {
+    const outputs = synth.json.output as Record<string, Json>;
+    expect(certView(synth.json, outputs.kubernetes_ca_certificate.value).cn).toBe("kubernetes");
+    expect(certView(synth.json, outputs.etcd_ca_certificate.value).cn).toBe("etcd-ca");
+    expect(certView(synth.json, outputs.front_proxy_ca_certificate.value).cn).toBe("front-proxy-ca");
+    expect(outputs.service_account_public_key.value).toMatch(/^\$\{tls_private_key\.[^.]+\.public_key_pem\}$/);
+    expect(outputs.admin_kubeconfig_path.value).toBe(`secrets/${p.cluster}/admin.kubeconfig`);
+    for (const [name, o] of Object.entries(outputs)) {
+      if (JSON.stringify(o.value).match(/private_key_pem|random_bytes|local_sensitive_file/)) expect([name, o.sensitive]).toEqual([name, true]);
+    }
+  });
+});
+
+describe("pki stack: deliveries", () => {
+  const local = synthPki(plan("clusters/local.yaml")).json;
+  const stacked = synthPki(plan("clusters/local-stacked.yaml")).json;
+  const after = (json: Json, host: string) => ((delivery(json, host).depends_on ?? []) as string[]).map((d) => d.replace(/^terraform_data\.delivery-(.+)_delivery_[0-9A-F]+$/, "$1"));
+
+  it("delivers to every host but the load balancers", () => {
+    const names = Object.keys(resources(local, "terraform_data")).map((n) => n.replace(/_delivery_[0-9A-F]+$/, "").replace(/^delivery-/, ""));
+    expect(sorted(names)).toEqual(sorted(["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", "worker-1", "worker-2"]));
+  });
+
+  it("delivers to etcd members and to control-plane hosts one at a time, to workers in parallel", () => {
+    expect([after(local, "etcd-1"), after(local, "etcd-2"), after(local, "etcd-3")]).toEqual([[], ["etcd-1"], ["etcd-2"]]);
+    expect([after(local, "cp-1"), after(local, "cp-2"), after(local, "cp-3")]).toEqual([[], ["cp-1"], ["cp-2"]]);
+    expect([after(local, "worker-1"), after(local, "worker-2")]).toEqual([[], []]);
+    expect([after(stacked, "cp-1"), after(stacked, "cp-2"), after(stacked, "cp-3")]).toEqual([[], ["cp-1"], ["cp-2"]]);
+  });
+
+  it("needs no null provider: terraform_data is built in", () => {
+    expect(Object.keys(local.provider).sort()).toEqual(["local", "random", "tls"]);
+  });
+});
+
+describe("pki stack: adding a control-plane host", () => {
+  const before = synthPki(plan("clusters/local.yaml")).json;
+  const grown = synthPki(planFromObject(changed("clusters/local.yaml", (d) => (d.pools.controlPlane.count = 4)), "clusters/local.yaml")).json;
+  const apiServer = (json: Json) => certView(json, deliveredFiles(json, "cp-1").apiServerCert);
+  const layout = (json: Json, host: string) => delivery(json, host).triggers_replace.layout as string;
+
+  it("adds its name and address to the API server certificate", () => {
+    expect(apiServer(before).ip).not.toContain("10.240.0.23");
+    expect(apiServer(grown).ip).toContain("10.240.0.23");
+    expect(apiServer(grown).dns).toEqual(expect.arrayContaining(["cp-4", "cp-4.k8s.internal"]));
+  });
+
+  it("re-delivers to the existing control-plane hosts, and only to them", () => {
+    for (const host of ["cp-1", "cp-2", "cp-3"]) expect(layout(grown, host)).not.toBe(layout(before, host));
+    for (const host of ["etcd-1", "etcd-2", "etcd-3", "worker-1", "worker-2"]) expect(layout(grown, host)).toBe(layout(before, host));
+  });
+
+  it("delivers to the new host, after the others", () => {
+    expect(deliveredFiles(grown, "cp-4").apiServerCert).toBe(deliveredFiles(grown, "cp-1").apiServerCert);
+    expect(delivery(grown, "cp-4").depends_on).toEqual([expect.stringMatching(/^terraform_data\.delivery-cp-3_/)]);
+  });
+});
+
+describe("pki stack: description settings", () => {
+  it("uses RSA keys when asked, adding key_encipherment to leaf certificates only", () => {
+    const p = planFromObject(changed("clusters/local.yaml", (d) => (d.pki = { algorithm: "RSA", rsaBits: 3072 })), "clusters/local.yaml");
+    const json = synthPki(p).json;
+    for (const k of Object.values(resources(json, "tls_private_key"))) expect(k).toEqual({ algorithm: "RSA", rsa_bits: 3072 });
+    for (const c of Object.values(resources(json, "tls_locally_signed_cert"))) expect(c.allowed_uses.slice(0, 2)).toEqual(["digital_signature", "key_encipherment"]);
+    for (const c of Object.values(resources(json, "tls_self_signed_cert"))) expect(c.allowed_uses).toEqual(["cert_signing", "digital_signature"]);
+  });
+
+  it("uses the configured validity and early renewal, and an apiDnsName", () => {
+    const p = planFromObject(
+      changed("clusters/gcp.yaml", (d) => (d.pki = { caValidityHours: 43800, certValidityHours: 2160, earlyRenewalHours: 240, apiDnsName: "api.example.com" })),
+      "clusters/gcp.yaml",
+    );
+    const json = synthPki(p).json;
+    for (const c of Object.values(resources(json, "tls_self_signed_cert"))) expect([c.validity_period_hours, c.early_renewal_hours]).toEqual([43800, undefined]);
+    for (const c of Object.values(resources(json, "tls_locally_signed_cert"))) expect([c.validity_period_hours, c.early_renewal_hours]).toEqual([2160, 240]);
+    expect(certView(json, deliveredFiles(json, "cp-1").apiServerCert).dns).toContain("api.example.com");
+  });
+
+  it("rejects an early renewal window as long as the validity, naming both values", () => {
+    const p = planFromObject(changed("clusters/local.yaml", (d) => (d.pki = { certValidityHours: 720, earlyRenewalHours: 720 })), "clusters/local.yaml");
+    expect(() => synthPki(p)).toThrow("pki.earlyRenewalHours (720) must be less than pki.certValidityHours (720)");
+  });
+
+  it("uses the description's SSH user, through sudo when it is not root", () => {
+    const p = planFromObject(changed("clusters/local.yaml", (d) => (d.ssh.user = "ops")), "clusters/local.yaml");
+    const d = delivery(synthPki(p).json, "worker-1");
+    expect(d.connection.user).toBe("ops");
+    expect((d.provisioner.at(-1)["remote-exec"].inline as string[]).join("\n")).toContain("sudo -n install ");
+  });
+});
+
+describe("pki stack with the real targets", () => {
+  const synthReal = (file: string): Json => {
+    const { pki } = buildClusterStacks(Testing.app(), plan(file));
+    pki.prepareStack();
+    return JSON.parse(Testing.synth(pki)) as Json;
+  };
+
+  it("gcp: certifies the external balancer address of the network stack and reaches hosts at compute's addresses", () => {
+    const json = synthReal("clusters/gcp.yaml");
+    const apiServer = certView(json, deliveredFiles(json, "cp-1").apiServerCert);
+    expect(apiServer.ip.filter((ip) => REMOTE_STATE("network").test(ip))).toHaveLength(1);
+    expect(apiServer.ip).toEqual(expect.arrayContaining(["10.240.0.2", "10.32.0.1"]));
+    expect(delivery(json, "worker-1").connection.host).toMatch(REMOTE_STATE("compute"));
+    expect(delivery(json, "worker-1").triggers_replace.machine_id).toMatch(REMOTE_STATE("compute"));
+  });
+
+  it("libvirt: certifies the VIP and re-delivers when compute replaces a domain", () => {
+    const json = synthReal("clusters/local.yaml");
+    expect(certView(json, deliveredFiles(json, "cp-2").apiServerCert).ip).toContain("10.240.0.2");
+    expect(delivery(json, "etcd-1").triggers_replace.machine_id).toMatch(REMOTE_STATE("compute"));
+  });
+});
