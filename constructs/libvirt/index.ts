@@ -1,13 +1,65 @@
-/** libvirt target (dmacvicar/libvirt 0.8.3). Implemented in the libvirt target issue. */
+/**
+ * libvirt target (dmacvicar/libvirt 0.8.3): a NAT network in the network stack; pool, base image, disks and
+ * domains in the compute stack. One libvirt connection (provider) per stack, from the description's URI.
+ */
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../../src/cluster/plan-types";
+import type { LibvirtSettings } from "../../src/cluster/schema";
 import type { Target, TargetCompute, TargetNetwork } from "../target";
+import { LibvirtClusterCompute } from "./compute";
+import { LibvirtClusterNetwork } from "./network";
+import { imageSourceForStack } from "./paths";
+import { libvirtProvider } from "./provider";
 
-export const libvirtTarget: Target = {
-  createNetwork(_scope: Construct, plan: ClusterPlan): TargetNetwork {
-    return { operatorApiUrl: plan.api.nodeUrl, apiAddresses: [plan.api.address] };
+export { LibvirtClusterCompute, type LibvirtClusterComputeProps, type LibvirtDomainType, type LibvirtHostSpec } from "./compute";
+export { LibvirtClusterNetwork, type LibvirtClusterNetworkProps, type LibvirtDnsName } from "./network";
+export { imageSourceForStack } from "./paths";
+export { libvirtProvider } from "./provider";
+
+/** What the libvirt network gives the compute stack. */
+export interface LibvirtNetworkOutputs extends TargetNetwork {
+  /** The libvirt network id (a token of the network stack; cdktf passes it to compute through remote state). */
+  readonly networkId: string;
+}
+
+/** Construct ids inside the stacks; stable, they are part of every resource address. */
+export const LIBVIRT_CONSTRUCT_IDS = { network: "network", compute: "compute" } as const;
+
+function settingsOf(plan: ClusterPlan): LibvirtSettings {
+  if (plan.target !== "libvirt" || !plan.libvirt) {
+    throw new Error(`cluster "${plan.cluster}": the libvirt target needs target "libvirt" and a libvirt section (got target "${plan.target}")`);
+  }
+  return plan.libvirt;
+}
+
+export const libvirtTarget: Target<LibvirtNetworkOutputs> = {
+  createNetwork(scope: Construct, plan: ClusterPlan): LibvirtNetworkOutputs {
+    libvirtProvider(scope, settingsOf(plan).uri);
+    const network = new LibvirtClusterNetwork(scope, LIBVIRT_CONSTRUCT_IDS.network, {
+      name: plan.cluster,
+      cidr: plan.nodeCidr,
+      domain: plan.hostDomain,
+      hosts: plan.hosts.map((h) => ({ name: h.name, address: h.address })),
+      apiAddress: plan.api.address,
+    });
+    return {
+      operatorApiUrl: plan.api.nodeUrl,
+      apiAddresses: [plan.api.address],
+      networkId: network.networkId,
+    };
   },
-  createCompute(_scope: Construct, plan: ClusterPlan): TargetCompute {
-    return { hosts: Object.fromEntries(plan.hosts.map((h) => [h.name, { sshAddress: h.address, machineId: h.machineName }])) };
+
+  createCompute(scope: Construct, plan: ClusterPlan, network: LibvirtNetworkOutputs): TargetCompute {
+    const settings = settingsOf(plan);
+    libvirtProvider(scope, settings.uri);
+    const compute = new LibvirtClusterCompute(scope, LIBVIRT_CONSTRUCT_IDS.compute, {
+      cluster: plan.cluster,
+      networkId: network.networkId,
+      poolPath: settings.poolPath,
+      baseImageSource: imageSourceForStack(settings.baseImage),
+      hosts: plan.hosts,
+      domainType: settings.domainType,
+    });
+    return { hosts: compute.hosts };
   },
 };

@@ -1,0 +1,173 @@
+/**
+ * The cluster's machines on libvirt: its own storage pool, the NixOS base volume, and per host a copy-on-write
+ * disk and a headless domain with its planned MAC and address on the cluster network.
+ */
+import { Construct } from "constructs";
+import { Domain } from "../../.gen/providers/libvirt/domain";
+import { Pool } from "../../.gen/providers/libvirt/pool";
+import { Volume } from "../../.gen/providers/libvirt/volume";
+import type { HostEndpoint } from "../target";
+import { REMOVE_GRAPHICS_XSLT } from "./headless";
+
+/** What a machine needs from the host plan (HostPlan satisfies it). */
+export interface LibvirtHostSpec {
+  /** Host name, an RFC 1123 label; construct ids and the DHCP host name derive from it. */
+  readonly name: string;
+  /** Domain name on the libvirt host, unique across clusters (e.g. "local-cp-1"); also names its disk volume. */
+  readonly machineName: string;
+  /** Fixed IPv4 address: a DHCP reservation on the cluster network. */
+  readonly address: string;
+  /** Fixed MAC of the single NIC. */
+  readonly mac: string;
+  readonly vcpu: number;
+  readonly memoryMiB: number;
+  /** Size of the host's disk; at least the base image's virtual size. The guest grows its root file system. */
+  readonly diskGiB: number;
+}
+
+export type LibvirtDomainType = "kvm" | "qemu";
+
+export interface LibvirtClusterComputeProps {
+  /** Names the storage pool (`<cluster>`) and the base volume (`<cluster>-base.qcow2`). */
+  readonly cluster: string;
+  /** Id of the cluster's libvirt network (a token from the network stack). */
+  readonly networkId: string;
+  /** Absolute directory on the libvirt host for the cluster's own `dir` pool; libvirt creates it. */
+  readonly poolPath: string;
+  /**
+   * The NixOS qcow2 image as terraform reads it: a path relative to the stack's working directory, an
+   * absolute path, or an http(s) URL. Uploaded once, as the backing file of every host's disk. Bootstrap only:
+   * a later change of this value is ignored (lifecycle ignore_changes), so it never replaces running VMs.
+   */
+  readonly baseImageSource: string;
+  readonly hosts: readonly LibvirtHostSpec[];
+  /**
+   * libvirt domain type: "kvm" (hardware virtualization, /dev/kvm) or "qemu" (pure emulation).
+   * @default "kvm"
+   */
+  readonly domainType?: LibvirtDomainType;
+  /**
+   * Read the addresses of a domain from the QEMU guest agent instead of the network's DHCP leases. The agent
+   * also reports IPv6 and link-local addresses, which show up as drift against the planned address.
+   * @default false
+   */
+  readonly qemuAgent?: boolean;
+  /**
+   * How long creating a domain may take, including the wait for its DHCP lease (the guest's first boot).
+   * @default "10m"
+   */
+  readonly createTimeout?: string;
+}
+
+const GIB = 1024 ** 3;
+const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const POOL_PATH = /^\/\S*[^/]$/;
+
+/** Construct ids of a host's resources: keyed by host name, so a host's resources never move. */
+export function hostConstructIds(host: string): { readonly disk: string; readonly domain: string } {
+  return { disk: `disk-${host}`, domain: `domain-${host}` };
+}
+
+/**
+ * Everything of the compute stack on libvirt. Per host: `disk-<host>` (a qcow2 overlay on the base volume,
+ * sized per role) and `domain-<host>` (vCPU and memory per role, one NIC with the planned MAC/address and
+ * `wait_for_lease`, serial console, no graphics, autostart).
+ */
+export class LibvirtClusterCompute extends Construct {
+  readonly pool: Pool;
+  readonly baseVolume: Volume;
+  /** By host name. */
+  readonly disks: Readonly<Record<string, Volume>>;
+  /** By host name. */
+  readonly domains: Readonly<Record<string, Domain>>;
+  /** By host name: SSH goes to the planned address; the machine id is the domain's UUID (a token). */
+  readonly hosts: Readonly<Record<string, HostEndpoint>>;
+
+  constructor(scope: Construct, id: string, props: LibvirtClusterComputeProps) {
+    super(scope, id);
+    validate(id, props);
+    const domainType = props.domainType ?? "kvm";
+
+    this.pool = new Pool(this, "pool", {
+      name: props.cluster,
+      type: "dir",
+      target: { path: props.poolPath },
+    });
+
+    this.baseVolume = new Volume(this, "base-image", {
+      name: `${props.cluster}-base.qcow2`,
+      pool: this.pool.name,
+      source: props.baseImageSource,
+      format: "qcow2",
+      // Bootstrap only: a rebuilt or moved image must not replace the base volume, which would replace every
+      // disk and every VM. NixOS changes reach running hosts through deploy-rs.
+      lifecycle: { ignoreChanges: ["source"] },
+    });
+
+    const disks: Record<string, Volume> = {};
+    const domains: Record<string, Domain> = {};
+    const hosts: Record<string, HostEndpoint> = {};
+    for (const host of props.hosts) {
+      const ids = hostConstructIds(host.name);
+      const disk = new Volume(this, ids.disk, {
+        name: `${host.machineName}.qcow2`,
+        pool: this.pool.name,
+        baseVolumeId: this.baseVolume.id,
+        format: "qcow2",
+        size: host.diskGiB * GIB,
+      });
+      const domain = new Domain(this, ids.domain, {
+        name: host.machineName,
+        type: domainType,
+        vcpu: host.vcpu,
+        memory: host.memoryMiB,
+        autostart: true,
+        qemuAgent: props.qemuAgent ?? false,
+        // Pass the host CPU through under KVM (full feature set for the guest); emulation keeps QEMU's default model.
+        ...(domainType === "kvm" ? { cpu: { mode: "host-passthrough" } } : {}),
+        disk: [{ volumeId: disk.id }],
+        networkInterface: [
+          {
+            networkId: props.networkId,
+            mac: host.mac,
+            hostname: host.name,
+            addresses: [host.address],
+            waitForLease: true,
+          },
+        ],
+        console: [{ type: "pty", targetPort: "0", targetType: "serial" }],
+        xml: { xslt: REMOVE_GRAPHICS_XSLT },
+        timeouts: { create: props.createTimeout ?? "10m" },
+      });
+      disks[host.name] = disk;
+      domains[host.name] = domain;
+      hosts[host.name] = { sshAddress: host.address, machineId: domain.id };
+    }
+    this.disks = disks;
+    this.domains = domains;
+    this.hosts = hosts;
+  }
+}
+
+function validate(id: string, props: LibvirtClusterComputeProps): void {
+  const fail = (message: string): never => {
+    throw new Error(`LibvirtClusterCompute "${id}": ${message}`);
+  };
+  if (!LABEL.test(props.cluster)) fail(`cluster "${props.cluster}" must be lower-case letters, digits and "-"`);
+  if (!POOL_PATH.test(props.poolPath)) fail(`poolPath "${props.poolPath}" must be an absolute directory path on the libvirt host`);
+  if (props.baseImageSource.trim() === "") fail("baseImageSource is empty");
+  if (props.hosts.length === 0) fail("hosts is empty; a cluster needs at least one host");
+  const seen = { name: new Set<string>(), machineName: new Set<string>(), mac: new Set<string>(), address: new Set<string>() };
+  for (const h of props.hosts) {
+    if (!LABEL.test(h.name)) fail(`host name "${h.name}" is not an RFC 1123 label`);
+    if (!MAC.test(h.mac)) fail(`host "${h.name}": mac "${h.mac}" is not a lower-case MAC address such as 52:54:00:f0:00:14`);
+    if (!Number.isInteger(h.vcpu) || h.vcpu < 1) fail(`host "${h.name}": vcpu ${h.vcpu} must be a whole number of at least 1`);
+    if (!Number.isInteger(h.memoryMiB) || h.memoryMiB < 256) fail(`host "${h.name}": memoryMiB ${h.memoryMiB} must be a whole number of at least 256`);
+    if (!Number.isInteger(h.diskGiB) || h.diskGiB < 1) fail(`host "${h.name}": diskGiB ${h.diskGiB} must be a whole number of at least 1`);
+    for (const key of ["name", "machineName", "mac", "address"] as const) {
+      if (seen[key].has(h[key])) fail(`${key} "${h[key]}" is used by two hosts`);
+      seen[key].add(h[key]);
+    }
+  }
+}
