@@ -145,7 +145,7 @@ const KUBEADM: Record<string, (p: ClusterPlan, host: HostPlan, ex: Example) => E
   frontProxyClientCert: () => ({ issuer: "front-proxy-ca", cn: "front-proxy-client", ...NO_SANS, uses: CLIENT, ...LEAF }),
   controllerManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-controller-manager", ...NO_SANS, uses: CLIENT, ...LEAF }),
   schedulerCert: () => ({ issuer: "kubernetes", cn: "system:kube-scheduler", ...NO_SANS, uses: CLIENT, ...LEAF }),
-  addonManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-addon-manager", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  addonManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-addon-manager", o: "system:masters", ...NO_SANS, uses: CLIENT, ...LEAF }),
   kubeletCert: (p, h) => ({
     issuer: "kubernetes",
     cn: `system:node:${h.name}`,
@@ -418,7 +418,9 @@ describe("pki stack: description settings", () => {
   });
 
   it("rejects an early renewal window as long as the validity, naming both values", () => {
-    const p = planFromObject(changed("clusters/local.yaml", (d) => (d.pki = { certValidityHours: 720, earlyRenewalHours: 720 })), "clusters/local.yaml");
+    // The description check reports this first; the construct guards its own props for other callers.
+    const valid = plan("clusters/local.yaml");
+    const p = { ...valid, pki: { ...valid.pki, certValidityHours: 720, earlyRenewalHours: 720 } };
     expect(() => synthPki(p)).toThrow("pki.earlyRenewalHours (720) must be less than pki.certValidityHours (720)");
   });
 

@@ -152,9 +152,13 @@ export const CERTIFICATES: readonly CertificateSpec[] = [
     issuer: "kubernetes",
     scope: "cluster",
     commonName: "system:kube-addon-manager",
+    // The add-on bootstrap creates ClusterRoles and bindings (flannel, CoreDNS, kubelet API admins), which only a
+    // cluster admin may do; as with kube-up's add-on manager. It adds no power to a control-plane host, which
+    // holds the Kubernetes CA key anyway.
+    organization: "system:masters",
     sans: "none",
     usages: ["client_auth"],
-    purpose: "kube-addon-manager kubeconfig (installs CoreDNS and the RBAC bindings)",
+    purpose: "kube-addon-manager kubeconfig (bootstraps the RBAC bindings, installs CoreDNS)",
     files: { cert: "addonManagerCert", key: "addonManagerKey", keyOwner: "kubernetes" },
   },
   {

@@ -1,0 +1,167 @@
+/**
+ * The hand-written Nix: every .nix file parses; the role modules, evaluated with stand-in arguments for every
+ * host of the example clusters, set only option paths listed (with their declaring nixpkgs file) in
+ * nixos/option-paths.json; each role opens exactly the ports it serves, the same ones the GCP firewall allows.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { clusterFirewallRules } from "../constructs/gcp/firewall-rules";
+import { hostTags, roleTags } from "../constructs/gcp/names";
+import { loadCluster } from "../src/cluster/load";
+import type { ClusterPlan, HostPlan } from "../src/cluster/plan-types";
+import { evalJson, nixInstantiate, nixPathLiteral, REPO } from "./nix/eval";
+
+const WALKER = path.join(REPO, "__tests__/nix/module-option-paths.nix");
+const OPTION_PATHS = JSON.parse(readFileSync(path.join(REPO, "nixos/option-paths.json"), "utf8")) as {
+  options: Record<string, string>;
+  imports: Record<string, string>;
+};
+const PLANS: ClusterPlan[] = ["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml"].map((f) => loadCluster(f, REPO).plan);
+const FIREWALL = [
+  "networking.firewall.allowedTCPPorts",
+  "networking.firewall.allowedUDPPorts",
+  "services.openssh.openFirewall",
+  "services.etcd.openFirewall",
+  "services.keepalived.openFirewall",
+  "services.kubernetes.flannel.openFirewallPorts",
+] as const;
+
+interface Walk {
+  unknown: string[];
+  used: string[];
+  nixpkgsImports: string[];
+  collected: Record<string, unknown[]>;
+}
+
+function walk(modules: string[], args: string): Walk {
+  const list = modules.map((m) => nixPathLiteral(path.join(REPO, m))).join(" ");
+  const collect = FIREWALL.map((p) => JSON.stringify(p)).join(" ");
+  return evalJson<Walk>(`import ${nixPathLiteral(WALKER)} { modules = [ ${list} ]; collect = [ ${collect} ]; ${args} }`);
+}
+
+function hostWalk(plan: ClusterPlan, host: HostPlan): Walk {
+  const file = path.join(REPO, "nixos/clusters", plan.cluster, "hosts", `${host.name}.nix`);
+  return walk(["nixos/modules", `nixos/modules/hardware/${plan.target}.nix`], `hostFile = import ${nixPathLiteral(file)};`);
+}
+
+function imageWalk(plan: ClusterPlan): Walk {
+  const index = path.join(REPO, "nixos/clusters", plan.cluster, "default.nix");
+  const modules = ["nixos/modules/base.nix", "nixos/modules/access.nix", `nixos/modules/hardware/${plan.target}.nix`];
+  return walk(plan.target === "gcp" ? [...modules, "nixos/modules/gce-image.nix"] : modules, `access = (import ${nixPathLiteral(index)}).ssh;`);
+}
+
+function nixFiles(dir: string): string[] {
+  const skip = new Set(["node_modules", ".git", "cdktf.out", ".gen", "state", "secrets"]);
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (skip.has(entry.name) || entry.name.startsWith("result")) return [];
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return nixFiles(full);
+    return entry.name.endsWith(".nix") ? [full] : [];
+  });
+}
+
+it("parses every .nix file in the repository", () => {
+  const files = nixFiles(REPO);
+  expect(files.length).toBeGreaterThan(20);
+  const failures = files.filter((f) => !nixInstantiate(["--parse", f]).ok).map((f) => path.relative(REPO, f));
+  expect(failures).toEqual([]);
+});
+
+describe.each(PLANS)("role modules for $cluster", (plan) => {
+  const walks = new Map<string, Walk>();
+  beforeAll(() => {
+    for (const host of plan.hosts) walks.set(host.name, hostWalk(plan, host));
+    walks.set("(base image)", imageWalk(plan));
+  });
+
+  it("set only option paths that nixpkgs declares (nixos/option-paths.json)", () => {
+    for (const [host, result] of walks) expect({ host, unknown: result.unknown }).toEqual({ host, unknown: [] });
+  });
+
+  it("import only listed nixpkgs modules", () => {
+    for (const result of walks.values()) {
+      for (const i of result.nixpkgsImports) expect(Object.keys(OPTION_PATHS.imports)).toContain(i);
+    }
+  });
+
+  it.each(plan.hosts.map((h) => [h.name, h] as const))("open exactly the ports %s serves", (_name, host) => {
+    const { tcp, udp, vrrp } = openedPorts(walks.get(host.name)!);
+    const expectedTcp = new Set<number>([22]);
+    if (host.runsEtcd) [2379, 2380].forEach((p) => expectedTcp.add(p));
+    if (host.runsControlPlane || host.runsLoadBalancer) expectedTcp.add(6443);
+    if (host.runsKubelet) expectedTcp.add(10250);
+    expect(tcp).toEqual([...expectedTcp].sort((a, b) => a - b));
+    expect(udp).toEqual(host.runsKubelet ? [8472] : []);
+    const holdsVip = plan.target === "libvirt" && (host.runsLoadBalancer || (host.runsControlPlane && !plan.hosts.some((h) => h.runsLoadBalancer)));
+    expect(vrrp).toBe(holdsVip);
+  });
+});
+
+function openedPorts(result: Walk): { tcp: number[]; udp: number[]; vrrp: boolean } {
+  const c = result.collected;
+  const on = (p: (typeof FIREWALL)[number]) => c[p].includes(true);
+  const tcp = new Set<number>((c["networking.firewall.allowedTCPPorts"] as number[][]).flat());
+  if (on("services.openssh.openFirewall")) tcp.add(22);
+  if (on("services.etcd.openFirewall")) [2379, 2380].forEach((p) => tcp.add(p));
+  const udp = new Set<number>((c["networking.firewall.allowedUDPPorts"] as number[][]).flat());
+  // nixpkgs' flannel module opens 8285 and 8472 unless told not to.
+  if (c["services.kubernetes.flannel.openFirewallPorts"].length > 0 && !c["services.kubernetes.flannel.openFirewallPorts"].includes(false)) {
+    [8285, 8472].forEach((p) => udp.add(p));
+  }
+  return { tcp: [...tcp].sort((a, b) => a - b), udp: [...udp].sort((a, b) => a - b), vrrp: on("services.keepalived.openFirewall") };
+}
+
+it("open on each GCP host the same TCP and UDP ports the GCP firewall lets in to it", () => {
+  const plan = PLANS.find((p) => p.target === "gcp")!;
+  const tags = roleTags(plan.cluster);
+  const rules = clusterFirewallRules({ tags, adminSourceRanges: plan.gcp!.adminSourceRanges, apiPort: plan.api.port });
+  for (const host of plan.hosts) {
+    const mine = hostTags(host, tags);
+    const allowed = (protocol: "tcp" | "udp") =>
+      [...new Set(rules.filter((r) => r.protocol === protocol && r.targetTags.some((t) => mine.includes(t))).flatMap((r) => r.ports ?? []))].sort((a, b) => a - b);
+    const opened = openedPorts(hostWalk(plan, host));
+    expect({ host: host.name, tcp: opened.tcp, udp: opened.udp }).toEqual({ host: host.name, tcp: allowed("tcp"), udp: allowed("udp") });
+  }
+});
+
+it("lists no option path or import that no module uses (the list stays exact)", () => {
+  const used = new Set<string>();
+  const imports = new Set<string>();
+  for (const plan of PLANS) {
+    for (const result of [...plan.hosts.map((h) => hostWalk(plan, h)), imageWalk(plan)]) {
+      result.used.forEach((u) => used.add(u));
+      result.nixpkgsImports.forEach((i) => imports.add(i));
+    }
+  }
+  expect(Object.keys(OPTION_PATHS.options).filter((o) => !used.has(o))).toEqual([]);
+  expect(Object.keys(OPTION_PATHS.imports).filter((i) => !imports.has(i))).toEqual([]);
+  for (const file of Object.values(OPTION_PATHS.options)) expect(file).toMatch(/^nixos\/(modules|lib)\/.+\.nix$/);
+});
+
+it("catches an option path nixpkgs does not declare, even in a branch inactive for the host", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "nix-modules-"));
+  try {
+    const module = path.join(dir, "bogus.nix");
+    writeFileSync(
+      module,
+      [
+        "{ lib, hostFile, ... }:",
+        "{",
+        "  config = lib.mkMerge [",
+        "    { services.kubernetes.apiserver.tlsCertFile = hostFile.pki.files.apiServerCert; }",
+        "    (lib.mkIf false { services.kubernetes.apiserver.extraSANs = [ ]; })",
+        "    (lib.mkIf true { services.kubernetes.kubelet.taints.x.colour = \"red\"; })",
+        "  ];",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const cp1 = path.join(REPO, "nixos/clusters/local/hosts/cp-1.nix");
+    const result = evalJson<Walk>(`import ${nixPathLiteral(WALKER)} { modules = [ ${nixPathLiteral(module)} ]; hostFile = import ${nixPathLiteral(cp1)}; }`);
+    expect(result.unknown).toEqual(["services.kubernetes.apiserver.extraSANs", "services.kubernetes.kubelet.taints.x.colour"]);
+    expect(result.used).toEqual(["services.kubernetes.apiserver.tlsCertFile"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Smoke check of a deployed cluster:
+#   1. etcd is healthy: every member answers `etcdctl endpoint health --cluster`, run over SSH on an etcd member
+#      with the delivered health-check client certificate;
+#   2. every Kubernetes node of the description is registered and Ready;
+#   3. a pod runs;
+#   4. inside that pod, `kubernetes.default` resolves (CoreDNS) to the first service IP.
+#
+#   scripts/check-cluster.sh <cluster>
+#
+# Uses the admin kubeconfig the pki stack writes (secrets/<cluster>/admin.kubeconfig; KUBECONFIG overrides it),
+# the generated host files (nixos/clusters/<cluster>) and, on GCP, the saved outputs (npm run outputs).
+# Needs kubectl, ssh, jq and nix-instantiate. TIMEOUT (default 300) bounds each wait, in seconds.
+set -euo pipefail
+
+[ $# -eq 1 ] || {
+  echo "usage: $0 <cluster>" >&2
+  exit 2
+}
+cluster=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+dir="nixos/clusters/$cluster"
+timeout=${TIMEOUT:-300}
+pod=nixos-k8s-smoke-check
+namespace=default
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+ok() {
+  echo "ok: $*"
+}
+
+[ -f "$dir/default.nix" ] || fail "no generated files for cluster $cluster ($dir): run cdktf synth for its description"
+export KUBECONFIG=${KUBECONFIG:-secrets/$cluster/admin.kubeconfig}
+[ -f "$KUBECONFIG" ] || fail "no admin kubeconfig at $KUBECONFIG: run \`cdktf deploy pki\` for this cluster"
+
+# All host files of the cluster as one JSON list (plain data, no nixpkgs needed).
+hosts_json=$(nix-instantiate --eval --strict --json -E \
+  "let index = import ./$dir/default.nix; in map (name: import index.hostFiles.\${name}) index.hosts")
+
+# --- 1. etcd --------------------------------------------------------------------------------------------------
+etcd_host=$(jq -c 'map(select(.host.runsEtcd)) | first' <<<"$hosts_json")
+[ "$etcd_host" != "null" ] || fail "the description has no etcd member"
+name=$(jq -r '.host.name' <<<"$etcd_host")
+user=$(jq -r '.deploy.sshUser' <<<"$etcd_host")
+if [ "$(jq -r '.deploy.hostnameSource' <<<"$etcd_host")" = outputs ]; then
+  [ -f "$dir/outputs.json" ] || fail "$dir/outputs.json is missing: run \`npm run outputs -- $(jq -r '.cluster.sourceFile' <<<"$etcd_host")\`"
+  address=$(jq -r --arg name "$name" '.[$name].ssh_address' "$dir/outputs.json")
+else
+  address=$(jq -r '.deploy.hostname' <<<"$etcd_host")
+fi
+sudo=""
+[ "$user" = root ] || sudo="sudo -n"
+etcdctl_command=$(jq -r --arg sudo "$sudo" '
+  [$sudo, "etcdctl", "--endpoints=https://127.0.0.1:2379",
+   "--cacert=" + .pki.files.etcdCaCert,
+   "--cert=" + .pki.files.etcdHealthcheckClientCert,
+   "--key=" + .pki.files.etcdHealthcheckClientKey,
+   "endpoint", "health", "--cluster"] | map(select(. != "")) | join(" ")' <<<"$etcd_host")
+members=$(jq -r "map(select(.host.runsEtcd)) | length" <<<"$hosts_json")
+if ! health=$(ssh -o BatchMode=yes -o ConnectTimeout=10 "$user@$address" "$etcdctl_command" 2>&1); then
+  echo "$health" >&2
+  fail "etcd is not healthy (etcdctl on $name, $address)"
+fi
+healthy=$(grep -c 'is healthy' <<<"$health" || true)
+[ "$healthy" -eq "$members" ] || {
+  echo "$health" >&2
+  fail "etcd: $healthy of $members members healthy"
+}
+ok "etcd: all $members members healthy"
+
+# --- 2. nodes -------------------------------------------------------------------------------------------------
+mapfile -t expected < <(jq -r 'map(select(.host.runsKubelet) | .host.name) | .[]' <<<"$hosts_json")
+for node in "${expected[@]}"; do
+  deadline=$((SECONDS + timeout))
+  until kubectl get node "$node" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || fail "node $node did not register within ${timeout}s"
+    sleep 5
+  done
+done
+kubectl wait --for=condition=Ready "${expected[@]/#/node/}" --timeout="${timeout}s" >/dev/null ||
+  fail "not every node is Ready: $(kubectl get nodes --no-headers | awk '$2 != "Ready" {print $1}' | xargs)"
+ok "nodes: ${#expected[@]} registered and Ready (${expected[*]})"
+
+# --- 3. a pod runs --------------------------------------------------------------------------------------------
+cleanup() {
+  kubectl delete pod "$pod" --namespace "$namespace" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+cleanup
+kubectl wait --for=delete "pod/$pod" --namespace "$namespace" --timeout="${timeout}s" >/dev/null 2>&1 || true
+kubectl run "$pod" --namespace "$namespace" --image=busybox:1.36 --restart=Never --command -- sleep 600 >/dev/null
+kubectl wait --for=condition=Ready "pod/$pod" --namespace "$namespace" --timeout="${timeout}s" >/dev/null ||
+  fail "pod $pod did not become Ready: $(kubectl get pod "$pod" --namespace "$namespace" -o jsonpath='{.status.phase} {.status.containerStatuses[0].state}')"
+ok "pod: $pod runs on $(kubectl get pod "$pod" --namespace "$namespace" -o jsonpath='{.spec.nodeName}')"
+
+# --- 4. cluster DNS -------------------------------------------------------------------------------------------
+service_ip=$(jq -r 'map(select(.kubernetes != null)) | first | .kubernetes.firstServiceIp' <<<"$hosts_json")
+domain=$(jq -r 'map(select(.kubernetes != null)) | first | .kubernetes.clusterDomain' <<<"$hosts_json")
+answer=$(kubectl exec "$pod" --namespace "$namespace" -- nslookup kubernetes.default 2>&1) ||
+  fail "nslookup kubernetes.default failed in the pod: $answer"
+# The answer section: the lines after the queried name, which must resolve to the kubernetes service.
+resolved=$(awk '/^Name:/ {answer = 1} answer && /^Address/ {print $NF}' <<<"$answer")
+if ! grep -qx "$service_ip" <<<"$resolved"; then
+  echo "$answer" >&2
+  fail "kubernetes.default resolved to '${resolved//$'\n'/ }', expected $service_ip"
+fi
+ok "dns: kubernetes.default resolves to $service_ip (kubernetes.default.svc.$domain)"
+
+echo "cluster $cluster passed the smoke check"

@@ -1,0 +1,125 @@
+/**
+ * The data of one host's generated Nix file: who the host is and the cluster facts its roles need. Data
+ * only; the role modules in nixos/modules turn it into NixOS configuration.
+ */
+import { parseCidr, parseIp } from "../cluster/ipv4";
+import type { ClusterPlan, HostPlan } from "../cluster/plan-types";
+import { PKI_DIR, pkiAccounts, pkiIdentities, pkiPathsFor } from "./pki-files";
+import type { NixAttrs, NixValue } from "./writer";
+
+/** Control-plane components on a control-plane host reach their own API server here (on every target). */
+export const LOCAL_API_HOST = "127.0.0.1";
+
+/** The command that saves apply-time values (GCP public addresses) for the flake; shown in errors and docs. */
+export function outputsCommand(plan: ClusterPlan): string {
+  return `npm run outputs -- ${plan.sourceFile}`;
+}
+
+/** Hosts that hold the API VIP with keepalived: the load balancers, or the control plane when there are none. */
+export function vipHolders(plan: ClusterPlan): readonly HostPlan[] {
+  if (plan.target !== "libvirt") return [];
+  const balancers = plan.hosts.filter((h) => h.runsLoadBalancer);
+  return balancers.length > 0 ? balancers : plan.hosts.filter((h) => h.runsControlPlane);
+}
+
+function prefixLength(cidr: string): number {
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`not a CIDR block: ${cidr}`);
+  return parsed.prefix;
+}
+
+function vip(plan: ClusterPlan): NixValue {
+  const holders = vipHolders(plan);
+  if (holders.length === 0) return null;
+  const address = parseIp(plan.api.address);
+  if (address === undefined) throw new Error(`not an IPv4 address: ${plan.api.address}`);
+  return {
+    address: plan.api.address,
+    prefixLength: prefixLength(plan.nodeCidr),
+    // VRRP router id (1..255, one per network like the VIP): the VIP's last octet, or a number derived from
+    // the whole address when that octet is 0 or 255 (possible in subnets larger than /24).
+    routerId: address % 256 >= 1 && address % 256 <= 254 ? address % 256 : (address % 254) + 1,
+    holders: holders.map((h, i) => ({ name: h.name, address: h.address, priority: 150 - 10 * i })),
+  };
+}
+
+function apiFacts(plan: ClusterPlan, host: HostPlan): NixAttrs {
+  const localUrl = `https://${LOCAL_API_HOST}:${plan.api.port}`;
+  // GCP's internal pass-through balancer does not hairpin: a backend calling the balancer reaches only
+  // itself, so everything on a control-plane host talks to its local API server there.
+  const hairpin = plan.target === "gcp" && host.runsControlPlane;
+  const servers = plan.hosts.filter((h) => h.runsControlPlane).map((h) => ({ name: h.name, address: h.address }));
+  return {
+    address: plan.api.address,
+    port: plan.api.port,
+    nodeUrl: plan.api.nodeUrl,
+    url: hairpin ? localUrl : plan.api.nodeUrl,
+    localUrl: host.runsControlPlane ? localUrl : null,
+    servers,
+    vip: vipHolders(plan).some((h) => h.name === host.name) ? vip(plan) : null,
+  };
+}
+
+function kubernetesFacts(plan: ClusterPlan): NixAttrs {
+  return {
+    version: plan.kubernetesVersion,
+    clusterDomain: plan.clusterDomain,
+    podCidr: plan.podCidr,
+    nodePodCidrPrefix: plan.nodePodCidrPrefix,
+    serviceCidr: plan.serviceCidr,
+    firstServiceIp: plan.firstServiceIp,
+    dnsServiceIp: plan.dnsServiceIp,
+  };
+}
+
+function etcdFacts(plan: ClusterPlan): NixAttrs {
+  return {
+    members: plan.etcdMembers.map((m) => ({ name: m.name, address: m.address, clientUrl: m.clientUrl, peerUrl: m.peerUrl })),
+  };
+}
+
+/** The attribute set written to nixos/clusters/<cluster>/hosts/<host>.nix. */
+export function hostFileValue(plan: ClusterPlan, host: HostPlan): NixAttrs {
+  const needsApi = host.runsControlPlane || host.runsKubelet || host.runsLoadBalancer || vipHolders(plan).includes(host);
+  return {
+    cluster: {
+      name: plan.cluster,
+      target: plan.target,
+      topology: plan.topology,
+      sourceFile: plan.sourceFile,
+      kubernetesVersion: plan.kubernetesVersion,
+    },
+    host: {
+      name: host.name,
+      fqdn: host.fqdn,
+      domain: plan.hostDomain,
+      machineName: host.machineName,
+      pool: host.pool,
+      index: host.index,
+      address: host.address,
+      roles: [...host.roles],
+      runsEtcd: host.runsEtcd,
+      runsControlPlane: host.runsControlPlane,
+      runsKubelet: host.runsKubelet,
+      runsLoadBalancer: host.runsLoadBalancer,
+    },
+    network: { nodeCidr: plan.nodeCidr, prefixLength: prefixLength(plan.nodeCidr), gateway: plan.gateway },
+    api: needsApi ? apiFacts(plan, host) : null,
+    etcd: host.runsEtcd || host.runsControlPlane ? etcdFacts(plan) : null,
+    kubernetes: host.runsControlPlane || host.runsKubelet ? kubernetesFacts(plan) : null,
+    pki: {
+      dir: PKI_DIR,
+      files: pkiPathsFor(plan, host),
+      accounts: pkiAccounts(),
+      identities: host.runsControlPlane ? pkiIdentities() : null,
+    },
+    ssh: { user: plan.ssh.user, authorizedKeys: [...plan.ssh.authorizedKeys] },
+    deploy: {
+      sshUser: plan.ssh.user,
+      // libvirt: the DHCP reservation pins the planned address; GCP: SSH goes to the address the compute
+      // stack reports (public when enabled), saved by outputsCommand() after deploy.
+      hostname: host.address,
+      hostnameSource: plan.target === "gcp" ? "outputs" : "plan",
+    },
+  };
+}

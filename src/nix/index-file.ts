@@ -1,0 +1,44 @@
+/**
+ * The per-cluster index (nixos/clusters/<cluster>/default.nix): the cluster's identity, its hosts in
+ * deploy order and their files, and what the flake needs to build images and deploy-rs nodes.
+ */
+import type { ClusterPlan } from "../cluster/plan-types";
+import { outputsCommand } from "./host-file";
+import { NixPath, type NixAttrs } from "./writer";
+
+/** The flake's folder, relative to the repository root. */
+export const NIXOS_DIR = "nixos";
+
+/** Directory of one cluster's generated files, relative to the flake's folder. */
+export function clusterDir(cluster: string): string {
+  return `clusters/${cluster}`;
+}
+
+/** File name of a host's generated file inside the cluster's `hosts` directory. */
+export function hostFileName(host: string): string {
+  return `${host}.nix`;
+}
+
+/** The file (inside the cluster directory) where `npm run outputs` saves the compute stack's `hosts` output. */
+export const OUTPUTS_FILE = "outputs.json";
+
+export function indexFileValue(plan: ClusterPlan): NixAttrs {
+  return {
+    cluster: {
+      name: plan.cluster,
+      target: plan.target,
+      topology: plan.topology,
+      sourceFile: plan.sourceFile,
+      kubernetesVersion: plan.kubernetesVersion,
+    },
+    // Plan order (load balancers, etcd, control plane, workers): the order deploy-rs visits them.
+    hosts: plan.hosts.map((h) => h.name),
+    hostFiles: Object.fromEntries(plan.hosts.map((h) => [h.name, new NixPath(`./hosts/${hostFileName(h.name)}`)])),
+    ssh: { user: plan.ssh.user, authorizedKeys: [...plan.ssh.authorizedKeys] },
+    outputs: {
+      file: OUTPUTS_FILE,
+      required: plan.target === "gcp",
+      command: outputsCommand(plan),
+    },
+  };
+}
