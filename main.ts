@@ -4,6 +4,7 @@ import { App } from "cdktf";
 import { DEFAULT_DESCRIPTION, DescriptionError, loadCluster } from "./src/cluster/load";
 import { runPostSynth } from "./src/postsynth";
 import { buildClusterStacks } from "./stacks/app";
+import { withoutTokenStackTraces } from "./stacks/token-traces";
 
 const root = __dirname;
 
@@ -29,10 +30,16 @@ function main(): void {
     }
     throw e;
   }
-  const app = new App();
+  // No stack traces in metadata: they hold absolute paths of this checkout (manifest.json annotations).
+  // No cdktf validations: besides the provider check (done by stacks/provider-pins.ts) they only run
+  // `terraform version` on this machine, once per terraform_data resource; the stacks' required_version is
+  // checked where they are applied instead, and synthesis needs no terraform binary.
+  const app = new App({ stackTraces: false, skipValidation: true });
   for (const w of loaded.warnings) process.stderr.write(`warning: ${loaded.plan.sourceFile}: ${w.path}: ${w.message}\n`);
-  buildClusterStacks(app, loaded.plan);
-  app.synth();
+  withoutTokenStackTraces(() => {
+    buildClusterStacks(app, loaded.plan);
+    app.synth();
+  });
   const nixosDir = path.resolve(root, process.env.NIXOS_OUT_DIR || "nixos");
   runPostSynth({ plan: loaded.plan, root, outdir: path.resolve(root, app.outdir), nixosDir });
 }

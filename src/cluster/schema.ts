@@ -118,7 +118,18 @@ const backendSection = z
     z.strictObject({
       type: z.literal("gcs"),
       bucket: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, { message: "must be a GCS bucket name" }),
-      prefix: z.string().min(1).optional(),
+      /** Object prefix; each stack's state goes under <prefix>/<cluster>/<stack>/. Default "nixos-k8s". */
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'must be an object name prefix without leading or trailing "/", e.g. "terraform/k8s"' })
+        .optional(),
+      /** Cloud KMS key that encrypts the state objects (customer-managed); default: Google-managed encryption. */
+      kmsEncryptionKey: z
+        .string()
+        .regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/, {
+          message: 'must be a Cloud KMS key name: "projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>"',
+        })
+        .optional(),
     }),
   ])
   .prefault({ type: "local" });

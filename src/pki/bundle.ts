@@ -126,11 +126,23 @@ function hostOf(plan: ClusterPlan, host: HostPlan | string): HostPlan {
   return found;
 }
 
-function issuedFor(issued: readonly IssuedCertificate[], item: PkiItem, host: HostPlan): IssuedCertificate | undefined {
+/** The plan's certificates by key, computed once per plan: bundleFor runs for every host. */
+const issuedByPlan = new WeakMap<ClusterPlan, ReadonlyMap<string, IssuedCertificate>>();
+
+function issuedIndex(plan: ClusterPlan): ReadonlyMap<string, IssuedCertificate> {
+  let index = issuedByPlan.get(plan);
+  if (!index) {
+    index = new Map(issuedCertificates(plan).map((c) => [c.key, c]));
+    issuedByPlan.set(plan, index);
+  }
+  return index;
+}
+
+function issuedFor(issued: ReadonlyMap<string, IssuedCertificate>, item: PkiItem, host: HostPlan): IssuedCertificate | undefined {
   if (item.kind !== "cert" && item.kind !== "key") return undefined;
   const scope = certificateSpec(item.cert).scope;
   const key = certificateKey(item.cert, scope === "cluster" ? undefined : host.name);
-  const found = issued.find((c) => c.key === key);
+  const found = issued.get(key);
   if (!found) throw new Error(`host "${host.name}" has no "${item.cert}" certificate: its roles are ${host.roles.join(", ")}`);
   return found;
 }
@@ -150,7 +162,7 @@ function identityOf(cert: IssuedCertificate): CertificateIdentity {
 /** The files `host` receives, sorted by path; empty for hosts that need none (load balancers). */
 export function bundleFor(plan: ClusterPlan, host: HostPlan | string): BundleFile[] {
   const h = hostOf(plan, host);
-  const issued = issuedCertificates(plan);
+  const issued = issuedIndex(plan);
   const byPath = new Map<string, BundleFile>();
   for (const role of h.roles) {
     for (const rule of ROLE_BUNDLES[role]) {

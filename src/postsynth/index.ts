@@ -3,6 +3,9 @@
  * files atomically. Order matters only for readability of the log.
  */
 import type { ClusterPlan } from "../cluster/plan-types";
+import { exportTerranix } from "../export/step";
+import { nixPostSynthStep } from "../nix/emit";
+import { writeTopologySummary } from "../report/step";
 
 export interface PostSynthContext {
   readonly plan: ClusterPlan;
@@ -19,7 +22,7 @@ export interface PostSynthContext {
 
 export type PostSynthStep = (context: PostSynthContext) => void;
 
-export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [];
+export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [exportTerranix, nixPostSynthStep, writeTopologySummary];
 
 export function runPostSynth(context: PostSynthContext): void {
   for (const step of POST_SYNTH_STEPS) step(context);

@@ -1,0 +1,112 @@
+/**
+ * Working copies of the repository in a temporary folder, and running the cdktf app in one. Used by the
+ * benchmark (generated descriptions must not write into the repository's nixos/clusters) and by the
+ * determinism test (synthesize from two different folders and compare).
+ */
+import { spawn } from "node:child_process";
+import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync } from "node:fs";
+import * as path from "node:path";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** Top-level entries never copied: installed or produced by runs, or holding secrets (state, credentials). */
+const SKIPPED_TOP_LEVEL = new Set([".git", "node_modules", "cdktf.out", "state", "secrets", ".terraform", "coverage"]);
+
+function copied(source: string, root: string): boolean {
+  const relative = path.relative(root, source);
+  if (relative === "") return true;
+  const parts = relative.split(path.sep);
+  if (SKIPPED_TOP_LEVEL.has(parts[0])) return false;
+  const name = parts[parts.length - 1];
+  // Nix build results (`result`, `result-libvirt`: symlinks into the store), terraform working folders,
+  // leftovers of interrupted atomic writes.
+  if (/^result(-.*)?$/.test(name) && lstatSync(source).isSymbolicLink()) return false;
+  return name !== ".terraform" && !/\.tmp-\d+$/.test(name) && !/\.(new|old)-\d+$/.test(name);
+}
+
+/**
+ * Copies the repository (sources, descriptions, generated bindings, committed Nix files) to `dir` and links its
+ * node_modules, so the app runs there exactly as in the repository but writes only inside `dir`.
+ */
+export function makeWorkingCopy(dir: string, root: string = REPO_ROOT): string {
+  mkdirSync(dir, { recursive: true });
+  cpSync(root, dir, { recursive: true, filter: (source) => copied(source, root), verbatimSymlinks: true });
+  symlinkSync(realpathSync(path.join(root, "node_modules")), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+export interface AppRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface AppRunOptions {
+  /** Description file relative to the copy, e.g. "clusters/gcp.yaml"; default: none set (the app's default). */
+  readonly cluster?: string;
+  /** Extra environment (merged over a minimal one). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Node arguments after `--import tsx`, before the entry point, e.g. ["--import", "./bench/peak-rss.ts"]. */
+  readonly nodeArgs?: readonly string[];
+  /** Entry point relative to the copy; default main.ts. */
+  readonly entry?: string;
+}
+
+/** The environment the app runs with: only what node needs, so the host's variables cannot leak into output. */
+export function appEnvironment(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const base: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/tmp",
+    CHECKPOINT_DISABLE: "1",
+    DISABLE_VERSION_CHECK: "1",
+  };
+  if (process.env.TMPDIR) base.TMPDIR = process.env.TMPDIR;
+  return { ...base, ...extra };
+}
+
+/** Runs `node --import tsx main.ts` in `dir` (the app synthesizes into dir/cdktf.out). */
+export function runApp(dir: string, options: AppRunOptions): Promise<AppRun> {
+  const args = ["--import", "tsx", ...(options.nodeArgs ?? []), options.entry ?? "main.ts"];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: dir,
+      env: appEnvironment({ ...(options.cluster ? { CLUSTER_CONFIG: options.cluster } : {}), ...(options.env ?? {}) }),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+  });
+}
+
+/** Every file under `dir` (recursively), by "/"-separated relative path; empty when `dir` does not exist. */
+export function readTree(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const walk = (current: string, prefix: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(current).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const full = path.join(current, name);
+      const relative = prefix ? `${prefix}/${name}` : name;
+      if (statSync(full).isDirectory()) walk(full, relative);
+      else files.set(relative, readFileSync(full));
+    }
+  };
+  walk(dir, "");
+  return files;
+}
+
+/** Description files under clusters/ of `root`, "/"-separated and sorted. */
+export function descriptionFiles(root: string = REPO_ROOT): string[] {
+  return readdirSync(path.join(root, "clusters"))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => `clusters/${f}`);
+}
