@@ -92,7 +92,7 @@ describe("validation reports each problem with field, value and fix", () => {
       LOCAL,
     );
     expect(warnings.map((w) => `${w.path}: ${w.message}`)).toEqual([
-      expect.stringMatching(/^pools\.etcd\.count: got 4 etcd members: an even count tolerates no more failures than 3; use an odd count/),
+      expect.stringMatching(/^pools\.etcd\.count: got 4 etcd members: an even count tolerates no more member failures \(1\) than 3 members would, and needs a larger quorum; use an odd count/),
       expect.stringMatching(/^pools\.loadBalancer\.count: got 1: a single load balancer is a single point of failure/),
     ]);
   });
@@ -104,6 +104,12 @@ describe("validation reports each problem with field, value and fix", () => {
 
   it("reports YAML syntax errors and duplicate keys", () => {
     expect(() => parseDescription("name: a\nname: b\n", "x.yaml")).toThrow(/YAML: Map keys must be unique/);
+  });
+
+  it("refuses a description outside the repository, whose path would leak into generated files", () => {
+    expect(() => loadCluster("/tmp/elsewhere/cluster.yaml", REPO_ROOT)).toThrow(
+      /cluster\.yaml: [\s\S]*the description \/tmp\/elsewhere\/cluster\.yaml is outside the repository; keep cluster descriptions inside it/,
+    );
   });
 
   it("names an unreadable file and the fix", () => {

@@ -71,6 +71,12 @@ export function relativeSourcePath(file: string, root: string): string {
 export function loadCluster(file: string, root: string = process.cwd()): LoadedCluster {
   const absolute = path.resolve(root, file);
   const shown = relativeSourcePath(file, root);
+  if (shown.startsWith("../") || path.isAbsolute(shown)) {
+    // Generated files name their description by its path in the repository; outside it that would be a machine path.
+    throw new DescriptionError(path.basename(file), [
+      { severity: "error", path: "", message: `the description ${file} is outside the repository; keep cluster descriptions inside it, e.g. in clusters/` },
+    ]);
+  }
   let text: string;
   try {
     text = readFileSync(absolute, "utf8");

@@ -53,7 +53,7 @@ function checkTargetAndTopology(d: Description): Finding[] {
   if (members === 0 && !(d.topology === "stacked" && d.pools.controlPlane.count === 0)) {
     findings.push(error(membersField, "got 0 etcd members: etcd needs at least 1 member (3 or 5 for high availability)"));
   } else if (members > 0 && members % 2 === 0) {
-    findings.push(warning(membersField, `got ${members} etcd members: an even count tolerates no more failures than ${members - 1}; use an odd count`));
+    findings.push(warning(membersField, `got ${members} etcd members: an even count tolerates no more member failures (${Math.floor((members - 1) / 2)}) than ${members - 1} members would, and needs a larger quorum; use an odd count`));
   }
   const lbCount = d.pools.loadBalancer?.count ?? 0;
   if (d.target === "gcp" && lbCount > 0) {
