@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { App } from "cdktf";
 import { DEFAULT_DESCRIPTION, DescriptionError, loadCluster } from "./src/cluster/load";
 import { runPostSynth } from "./src/postsynth";
+import { OUTDIR_NAME, outdirProblem } from "./src/stack-dir";
 import { buildClusterStacks } from "./stacks/app";
 import { withoutTokenStackTraces } from "./stacks/token-traces";
 
@@ -19,6 +20,13 @@ function descriptionFile(): string {
 }
 
 function main(): void {
+  // Checked before anything is written (`new App()` creates the folder): inside the repository only cdktf.out works.
+  const outdir = path.resolve(root, process.env.CDKTF_OUTDIR || OUTDIR_NAME);
+  const outdirError = outdirProblem(root, outdir);
+  if (outdirError) {
+    process.stderr.write(`${outdirError}\n`);
+    process.exit(1);
+  }
   const file = descriptionFile();
   let loaded;
   try {
@@ -34,14 +42,14 @@ function main(): void {
   // No cdktf validations: besides the provider check (done by stacks/provider-pins.ts) they only run
   // `terraform version` on this machine, once per terraform_data resource; the stacks' required_version is
   // checked where they are applied instead, and synthesis needs no terraform binary.
-  const app = new App({ stackTraces: false, skipValidation: true });
+  const app = new App({ outdir, stackTraces: false, skipValidation: true });
   for (const w of loaded.warnings) process.stderr.write(`warning: ${loaded.plan.sourceFile}: ${w.path}: ${w.message}\n`);
   withoutTokenStackTraces(() => {
     buildClusterStacks(app, loaded.plan);
     app.synth();
   });
   const nixosDir = path.resolve(root, process.env.NIXOS_OUT_DIR || "nixos");
-  runPostSynth({ plan: loaded.plan, root, outdir: path.resolve(root, app.outdir), nixosDir });
+  runPostSynth({ plan: loaded.plan, root, outdir, nixosDir });
 }
 
 main();

@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { App } from "cdktf";
 import { loadCluster } from "../src/cluster/load";
+import { outdirProblem } from "../src/stack-dir";
 import { buildClusterStacks } from "../stacks/app";
 import { REPO_ROOT } from "./helpers/descriptions";
 
@@ -51,6 +52,15 @@ describe("app wiring", () => {
     expect(hosts["cp-1"]).toMatchObject({ address: "10.240.0.20", roles: ["control-plane"] });
   });
 
+  it("points every repository file a stack uses at that file, from the stack's folder cdktf.out/stacks/<id>", () => {
+    const fromStack = (id: string, p: string): string => path.relative(REPO_ROOT, path.resolve(REPO_ROOT, "cdktf.out", "stacks", id, p));
+    for (const id of ["network", "compute", "pki"]) expect(fromStack(id, local.stacks[id].terraform.backend.local.path)).toBe(`state/local/${id}.tfstate`);
+    const files = Object.values(local.stacks.pki.resource.local_sensitive_file as Record<string, Json>).map((f) => fromStack("pki", f.filename as string));
+    expect(files).toEqual(["secrets/local/admin.kubeconfig"]);
+    const [base] = Object.values(local.stacks.compute.resource.libvirt_volume as Record<string, Json>).filter((v) => v.source);
+    expect(fromStack("compute", base.source)).toBe("nixos/result-libvirt/nixos.qcow2");
+  });
+
   it("keeps each cluster's state apart, at a relative path", () => {
     for (const id of ["network", "compute", "pki"]) {
       expect(local.stacks[id].terraform.backend).toEqual({ local: { path: `../../../state/local/${id}.tfstate` } });
@@ -94,6 +104,71 @@ describe("main.ts", () => {
       expect(network.terraform.backend.local.path).toBe("../../../state/local-stacked/network.tfstate");
     } finally {
       cleanup();
+    }
+  });
+});
+
+describe("main.ts output directory", () => {
+  const runMain = (outdir: string, env: Record<string, string> = {}) => {
+    const nixosDir = mkdtempSync(path.join(tmpdir(), "main-outdir-nixos-"));
+    try {
+      return spawnSync(process.execPath, ["--import", "tsx", "main.ts"], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, CHECKPOINT_DISABLE: "1", CDKTF_OUTDIR: outdir, NIXOS_OUT_DIR: nixosDir, ...env },
+        encoding: "utf8",
+      });
+    } finally {
+      rmSync(nixosDir, { recursive: true, force: true });
+    }
+  };
+
+  it("refuses a folder of the repository other than cdktf.out, naming the fix, and writes nothing", () => {
+    const relative = `out-test-${process.pid}`;
+    const outdir = path.join(REPO_ROOT, relative);
+    try {
+      const result = runMain(outdir);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`output directory "${relative}" is inside the repository but is not cdktf.out; nothing was synthesized.`);
+      expect(result.stderr).toContain('Fix: keep "output": "cdktf.out" in cdktf.json');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(outdir)).toBe(false);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses the repository root itself, before loading the description", () => {
+    const result = runMain(REPO_ROOT, { CLUSTER_CONFIG: "clusters/does-not-exist.yaml" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('output directory "." is inside the repository but is not cdktf.out');
+  });
+
+  it.each<[string, string, "allowed" | "refused"]>([
+    ["cdktf.out at the repository root", path.join(REPO_ROOT, "cdktf.out"), "allowed"],
+    ["cdktf.out written with a trailing slash", `${path.join(REPO_ROOT, "cdktf.out")}${path.sep}`, "allowed"],
+    ["a temporary folder outside the repository", path.join(tmpdir(), "synth-out"), "allowed"],
+    ["a sibling folder whose name starts like the repository", `${REPO_ROOT}-copy${path.sep}cdktf.out`, "allowed"],
+    ["a folder of the repository", path.join(REPO_ROOT, "build"), "refused"],
+    ["a folder inside cdktf.out", path.join(REPO_ROOT, "cdktf.out", "stacks", "network"), "refused"],
+  ])("%s: %s", (_what, outdir, verdict) => {
+    expect(outdirProblem(REPO_ROOT, outdir) === undefined ? "allowed" : "refused").toBe(verdict);
+  });
+
+  it("removes terraform's cached backend of another cluster when `cdktf synth` runs for this one", () => {
+    const work = mkdtempSync(path.join(tmpdir(), "main-backend-cache-"));
+    const outdir = path.join(work, "out");
+    try {
+      expect(runMain(outdir, { CLUSTER_CONFIG: "clusters/local.yaml" }).status).toBe(0);
+      const cache = path.join(outdir, "stacks", "network", ".terraform", "terraform.tfstate");
+      mkdirSync(path.dirname(cache), { recursive: true });
+      const backend = { type: "local", config: { path: "../../../state/local/network.tfstate", workspace_dir: null }, hash: 1 };
+      writeFileSync(cache, JSON.stringify({ version: 3, terraform_version: "1.11.4", backend }));
+      const other = runMain(outdir, { CLUSTER_CONFIG: "clusters/local-stacked.yaml" });
+      expect(other.status).toBe(0);
+      expect(existsSync(cache)).toBe(false);
+      expect(other.stdout).toContain(`${cache}: removed terraform's cached backend (local ../../../state/local/network.tfstate, not cluster "local-stacked"'s)`);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });

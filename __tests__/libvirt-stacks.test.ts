@@ -27,6 +27,8 @@ interface ExpectedCluster {
   readonly domain: string;
   readonly vip: string;
   readonly poolPath: string;
+  /** The base volume's source as terraform reads it from cdktf.out/stacks/compute (three levels below the root). */
+  readonly imageSource: string;
   readonly hosts: readonly ExpectedHost[];
 }
 
@@ -36,6 +38,7 @@ const host = (name: string, address: string, mac: string, vcpu: number, memory: 
 const EXAMPLES: readonly ExpectedCluster[] = [
   {
     file: "clusters/local.yaml",
+    imageSource: "../../../nixos/result-libvirt/nixos.qcow2",
     cluster: "local",
     cidr: "10.240.0.0/24",
     domain: "k8s.internal",
@@ -56,6 +59,7 @@ const EXAMPLES: readonly ExpectedCluster[] = [
   },
   {
     file: "clusters/local-stacked.yaml",
+    imageSource: "../../../nixos/result-local-stacked/nixos.qcow2",
     cluster: "local-stacked",
     cidr: "10.241.0.0/24",
     domain: "k8s-stacked.internal",
@@ -71,8 +75,6 @@ const EXAMPLES: readonly ExpectedCluster[] = [
   },
 ];
 
-/** Terraform reads the qcow2 from cdktf.out/stacks/compute: three levels below the repository root. */
-const IMAGE_SOURCE = "../../../nixos/result-libvirt/nixos.qcow2";
 
 const REMOTE_STATE_OUTPUT = /^\$\{data\.terraform_remote_state\.([^.]+)\.outputs\.([^}]+)\}$/;
 
@@ -122,6 +124,14 @@ describe.each(EXAMPLES)("libvirt target, $file", (expected) => {
       expect([...(dns.hosts as Json[])].sort(byHostname)).toEqual(wanted.sort(byHostname));
     });
 
+    it("outputs the network's id, name and host bridge under fixed names, for `terraform output`", () => {
+      const [networkId] = networks[0];
+      expect(network.output.network_id.value).toBe(ref("libvirt_network", networkId, "id"));
+      expect(network.output.network_name.value).toBe(expected.cluster);
+      expect(network.output.bridge.value).toBe(ref("libvirt_network", networkId, "bridge"));
+      for (const name of ["network_id", "network_name", "bridge"]) expect(network.output[name].description).toMatch(/libvirt network/);
+    });
+
     it("has no resources but the network", () => {
       expect(Object.keys(network.resource)).toEqual(["libvirt_network"]);
     });
@@ -137,7 +147,7 @@ describe.each(EXAMPLES)("libvirt target, $file", (expected) => {
     it("uploads the NixOS image once, as a qcow2 base volume in that pool, from a path relative to the stack", () => {
       const [poolId] = resourcesOf(compute, "libvirt_pool")[0];
       const base = named(compute, "libvirt_volume", `${expected.cluster}-base.qcow2`).config;
-      expect(base).toMatchObject({ pool: ref("libvirt_pool", poolId, "name"), source: IMAGE_SOURCE, format: "qcow2" });
+      expect(base).toMatchObject({ pool: ref("libvirt_pool", poolId, "name"), source: expected.imageSource, format: "qcow2" });
       expect(base).not.toHaveProperty("size");
       expect(base).not.toHaveProperty("base_volume_id");
     });
@@ -202,6 +212,24 @@ describe.each(EXAMPLES)("libvirt target, $file", (expected) => {
         const remote = compute.data.terraform_remote_state[match![1]] as Json;
         expect(remote.config.path).toBe(`../../../state/${expected.cluster}/network.tfstate`);
         expect(network.output[match![2]].value).toBe(ref("libvirt_network", networkId, "id"));
+      }
+    });
+
+    it("replaces every domain when the network is replaced (0.8.3 would only record the new network_id in state)", () => {
+      const attachments = resourcesOf(compute, "terraform_data");
+      expect(attachments).toHaveLength(1);
+      const [attachmentId, attachment] = attachments[0];
+      const domains = resourcesOf(compute, "libvirt_domain");
+      const networkIds = [...new Set(domains.map(([, config]) => config.network_interface[0].network_id as string))];
+      expect(networkIds).toHaveLength(1);
+      expect(attachment.input).toEqual({ network_id: networkIds[0] });
+      for (const [, config] of domains) {
+        // Terraform JSON takes plain resource addresses here; an interpolation ("${...}") fails at `terraform init`.
+        expect(config.lifecycle).toEqual({ replace_triggered_by: [`terraform_data.${attachmentId}`] });
+      }
+      // Disks (the hosts' data), the base volume and the pool stay.
+      for (const type of ["libvirt_volume", "libvirt_pool"]) {
+        for (const [, config] of resourcesOf(compute, type)) expect(config.lifecycle?.replace_triggered_by).toBeUndefined();
       }
     });
 

@@ -35,16 +35,21 @@ function snapshot(dir: string): Record<string, string> {
   return files;
 }
 
-/** Plans a copy of an example description with some text replaced (e.g. a pool's count). */
-function variant(example: string, replace: [string, string][]): ClusterPlan {
+/** A copy of an example description with some text replaced (e.g. a pool's count). */
+function variantText(example: string, replace: [string, string][]): string {
   let text = readFileSync(path.join(REPO, example), "utf8");
   for (const [from, to] of replace) {
     if (!text.includes(from)) throw new Error(`${example} does not contain ${from}`);
     text = text.replace(from, to);
   }
-  const file = path.join(work, path.basename(example));
-  writeFileSync(file, text);
-  return loadCluster(file, REPO).plan;
+  return text;
+}
+
+/** Plans a variant of an example, kept at the same path in a scratch repository root (descriptions must be inside one). */
+function variant(example: string, replace: [string, string][]): ClusterPlan {
+  mkdirSync(path.join(work, path.dirname(example)), { recursive: true });
+  writeFileSync(path.join(work, example), variantText(example, replace));
+  return loadCluster(example, work).plan;
 }
 
 const local = () => loadCluster("clusters/local.yaml", REPO).plan;
@@ -138,11 +143,19 @@ describe("cdktf synth (main.ts)", () => {
     mkdirSync(nixos);
     cpSync(path.join(REPO, "nixos/clusters"), path.join(nixos, "clusters"), { recursive: true });
     const before = snapshot(nixos);
-    const bad = path.join(work, "local.yaml");
-    writeFileSync(bad, readFileSync(path.join(REPO, "clusters/local.yaml"), "utf8").replace("nodeCidr: 10.240.0.0/24", "nodeCidr: 10.240.0.1/24"));
-    const result = synth(bad, nixos, path.join(work, "cdktf.out"));
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/nodeCidr/);
-    expect(snapshot(nixos)).toEqual(before);
+    // main.ts reads descriptions inside the repository only: the broken one goes to a scratch folder under the
+    // git-ignored cdktf.out/.
+    mkdirSync(path.join(REPO, "cdktf.out"), { recursive: true });
+    const scratch = mkdtempSync(path.join(REPO, "cdktf.out", "nix-emit-"));
+    try {
+      const bad = path.join(scratch, "local.yaml");
+      writeFileSync(bad, variantText("clusters/local.yaml", [["nodeCidr: 10.240.0.0/24", "nodeCidr: 10.240.0.1/24"]]));
+      const result = synth(path.relative(REPO, bad), nixos, path.join(work, "cdktf.out"));
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(/nodeCidr/);
+      expect(snapshot(nixos)).toEqual(before);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   }, 60_000);
 });

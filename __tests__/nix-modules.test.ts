@@ -1,7 +1,8 @@
 /**
  * The hand-written Nix: every .nix file parses; the role modules, evaluated with stand-in arguments for every
  * host of the example clusters, set only option paths listed (with their declaring nixpkgs file) in
- * nixos/option-paths.json; each role opens exactly the ports it serves, the same ones the GCP firewall allows.
+ * nixos/option-paths.json; each role opens exactly the ports it serves, the same ones the GCP firewall allows;
+ * their assertions hold (nixpkgs' RBAC names the delivered identities); CoreDNS tolerates the control-plane taint.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +28,12 @@ const FIREWALL = [
   "services.kubernetes.flannel.openFirewallPorts",
 ] as const;
 
+const TAINT_KEY = "services.kubernetes.kubelet.taints.<name>.key";
+const TAINT_EFFECT = "services.kubernetes.kubelet.taints.<name>.effect";
+const ADDONS = "services.kubernetes.addonManager.addons.<name>";
+/** What the per-host tests look at: the ports opened, the assertions, the taints and the add-ons. */
+const COLLECT = [...FIREWALL, "assertions", TAINT_KEY, TAINT_EFFECT, ADDONS] as const;
+
 interface Walk {
   unknown: string[];
   used: string[];
@@ -34,15 +41,31 @@ interface Walk {
   collected: Record<string, unknown[]>;
 }
 
-function walk(modules: string[], args: string): Walk {
+interface Assertion {
+  assertion: boolean;
+  message: string;
+}
+interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+}
+interface CorednsDeployment {
+  kind: string;
+  spec: { replicas: number; template: { spec: { serviceAccountName: string; tolerations: Toleration[] } } };
+}
+
+function walk(modules: string[], args: string, collectPaths: readonly string[] = COLLECT): Walk {
   const list = modules.map((m) => nixPathLiteral(path.join(REPO, m))).join(" ");
-  const collect = FIREWALL.map((p) => JSON.stringify(p)).join(" ");
+  const collect = collectPaths.map((p) => JSON.stringify(p)).join(" ");
   return evalJson<Walk>(`import ${nixPathLiteral(WALKER)} { modules = [ ${list} ]; collect = [ ${collect} ]; ${args} }`);
 }
 
-function hostWalk(plan: ClusterPlan, host: HostPlan): Walk {
-  const file = path.join(REPO, "nixos/clusters", plan.cluster, "hosts", `${host.name}.nix`);
-  return walk(["nixos/modules", `nixos/modules/hardware/${plan.target}.nix`], `hostFile = import ${nixPathLiteral(file)};`);
+/** The role modules for one host; `hostFile` is a Nix expression of `file` (the generated host file's path). */
+function hostWalk(plan: ClusterPlan, host: HostPlan, collect: readonly string[] = COLLECT, hostFile = (file: string) => `import ${file}`): Walk {
+  const file = nixPathLiteral(path.join(REPO, "nixos/clusters", plan.cluster, "hosts", `${host.name}.nix`));
+  return walk(["nixos/modules", `nixos/modules/hardware/${plan.target}.nix`], `hostFile = ${hostFile(file)};`, collect);
 }
 
 function imageWalk(plan: ClusterPlan): Walk {
@@ -85,6 +108,41 @@ describe.each(PLANS)("role modules for $cluster", (plan) => {
     }
   });
 
+  it("hold every assertion of the role modules (nixpkgs' own RBAC applies to the delivered identities)", () => {
+    for (const [host, result] of walks) {
+      const assertions = (result.collected.assertions ?? []).flat() as Assertion[];
+      expect({ host, failed: assertions.filter((a) => !a.assertion).map((a) => a.message) }).toEqual({ host, failed: [] });
+    }
+  });
+
+  it.each(plan.hosts.filter((h) => h.runsControlPlane).map((h) => [h.name, h] as const))(
+    "let CoreDNS tolerate every taint %s registers with (so it runs with no workers), keeping nixpkgs' Deployment",
+    (_name, host) => {
+      const { collected } = walks.get(host.name)!;
+      const taints = (collected[TAINT_KEY] as string[]).map((key, i) => ({ key, effect: collected[TAINT_EFFECT][i] as string }));
+      expect(taints).toEqual([{ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }]);
+
+      const [deployment, ...others] = collected[ADDONS] as CorednsDeployment[];
+      expect(others).toEqual([]);
+      const tolerations = deployment.spec.template.spec.tolerations;
+      for (const taint of taints) {
+        const tolerated = tolerations.some(
+          (t) =>
+            t.key === taint.key &&
+            (t.operator === "Exists" || t.value === "") &&
+            (t.effect === undefined || t.effect === "" || t.effect === taint.effect),
+        );
+        expect({ taint, tolerated }).toEqual({ taint, tolerated: true });
+      }
+      // The rest is nixpkgs' (stand-in) Deployment, unchanged.
+      expect(tolerations.slice(0, 2)).toEqual([
+        { effect: "NoSchedule", key: "node-role.kubernetes.io/master" },
+        { key: "CriticalAddonsOnly", operator: "Exists" },
+      ]);
+      expect(deployment).toMatchObject({ kind: "Deployment", spec: { replicas: 2, template: { spec: { serviceAccountName: "coredns" } } } });
+    },
+  );
+
   it.each(plan.hosts.map((h) => [h.name, h] as const))("open exactly the ports %s serves", (_name, host) => {
     const { tcp, udp, vrrp } = openedPorts(walks.get(host.name)!);
     const expectedTcp = new Set<number>([22]);
@@ -123,6 +181,15 @@ it("open on each GCP host the same TCP and UDP ports the GCP firewall lets in to
     const opened = openedPorts(hostWalk(plan, host));
     expect({ host: host.name, tcp: opened.tcp, udp: opened.udp }).toEqual({ host: host.name, tcp: allowed("tcp"), udp: allowed("udp") });
   }
+});
+
+it("refuse a flannel certificate whose user nixpkgs' flannel binding does not name", () => {
+  const plan = PLANS[0];
+  const cp = plan.hosts.find((h) => h.runsControlPlane)!;
+  const otherUser = (file: string) =>
+    `let h = import ${file}; in h // { pki = h.pki // { identities = h.pki.identities // { flannelUser = "flanneld"; }; }; }`;
+  const assertions = hostWalk(plan, cp, ["assertions"], otherUser).collected.assertions.flat() as Assertion[];
+  expect(assertions.filter((a) => !a.assertion).map((a) => a.message)).toEqual([expect.stringContaining("flannel certificate's user (flanneld)")]);
 });
 
 it("lists no option path or import that no module uses (the list stays exact)", () => {

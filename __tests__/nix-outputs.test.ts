@@ -26,6 +26,7 @@ beforeEach(() => {
   rmSync(path.join(root, "nixos/clusters/gcp/outputs.json"), { force: true });
   const stack = path.join(root, "cdktf.out/stacks/compute");
   mkdirSync(path.join(stack, ".terraform"), { recursive: true });
+  writeFileSync(path.join(stack, ".terraform", "terraform.tfstate"), JSON.stringify({ backend: { type: "local" } }));
   writeFileSync(path.join(stack, "cdk.tf.json"), JSON.stringify({ terraform: { backend: { local: { path: localStatePath("gcp", "compute") } } } }));
 });
 afterEach(() => {
@@ -65,9 +66,13 @@ it("saves the compute stack's hosts output for the flake and adds it to git", ()
   plan.hosts.forEach((h, i) => expect(hostnames[`gcp-${h.name}`]).toBe(`203.0.113.${i + 20}`));
 });
 
-it("writes a stable file: same output, same bytes, whatever the key order", () => {
-  const reversed = Object.fromEntries(Object.entries(hostsOutput()).reverse());
-  expect(outputsFileContent(plan, reversed)).toBe(outputsFileContent(plan, hostsOutput()));
+it("writes a stable file: same output, same bytes, whatever the key order at any depth", () => {
+  const reverse = (o: object) => Object.fromEntries(Object.entries(o).reverse());
+  const reversed = reverse(Object.fromEntries(Object.entries(hostsOutput()).map(([name, host]) => [name, reverse(host)])));
+  const content = outputsFileContent(plan, reversed);
+  expect(content).toBe(outputsFileContent(plan, hostsOutput()));
+  // Hosts and their fields in code-unit order, two-space indentation.
+  expect(content.startsWith('{\n  "cp-1": {\n    "address": "10.240.0.20",\n    "external_address": null,\n')).toBe(true);
 });
 
 it("refuses to read another cluster's state", () => {
@@ -89,6 +94,13 @@ it("refuses outputs that do not match the description, naming the hosts", () => 
 
 it("initializes the stack directory first when terraform has not run there", () => {
   rmSync(path.join(root, "cdktf.out/stacks/compute/.terraform"), { recursive: true });
+  const calls: string[][] = [];
+  run(hostsOutput(), calls);
+  expect(calls[0]).toEqual(["cdktf.out/stacks/compute", "init", "-input=false"]);
+});
+
+it("initializes again when synth removed another cluster's backend cache but kept .terraform/", () => {
+  rmSync(path.join(root, "cdktf.out/stacks/compute/.terraform/terraform.tfstate"));
   const calls: string[][] = [];
   run(hostsOutput(), calls);
   expect(calls[0]).toEqual(["cdktf.out/stacks/compute", "init", "-input=false"]);

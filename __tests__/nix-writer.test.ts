@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { NixPath, nixAttrName, nixFile, nixString, toNix, type NixValue } from "../src/nix/writer";
+import { NixApply, NixLambda, NixPath, nixAttrName, nixFile, nixString, toNix, type NixValue } from "../src/nix/writer";
 import { evalJson, nixInstantiate, nixPathLiteral } from "./nix/eval";
 
 const TRICKY_STRINGS = [
@@ -94,6 +94,35 @@ describe("NixPath", () => {
 
   it.each(["hosts/a.nix", "/etc/passwd", "./../up.nix", "./a b.nix", "./a/", "./${x}.nix"])("rejects %j", (p) => {
     expect(() => new NixPath(p)).toThrow(/relative path literal/);
+  });
+});
+
+describe("NixApply and NixLambda", () => {
+  it("write a module function whose body applies functions, as nix-instantiate reads it", () => {
+    const module = new NixLambda(["name"], {
+      greeting: new NixApply("builtins.toString", new NixApply("builtins.stringLength", "hello")),
+      items: [new NixApply("builtins.toString", 7), "plain"],
+    });
+    // Called like a module: the named argument and any others (ignored).
+    expect(evalJson(`(${toNix(module)}) { name = "x"; config = { }; }`)).toEqual({ greeting: "5", items: ["7", "plain"] });
+  });
+
+  it("write `{ ... }:` for a function that names no argument", () => {
+    expect(toNix(new NixLambda([], new NixApply("builtins.fromJSON", "{}")))).toBe('{ ... }:\nbuiltins.fromJSON "{}"');
+  });
+
+  it("keep a function application one list element", () => {
+    expect(evalJson(toNix([new NixApply("builtins.toString", 1), new NixApply("builtins.toString", 2)]))).toEqual(["1", "2"]);
+  });
+
+  it.each(["", "builtins.", "import x", "a.in", "f;g"])("reject the function name %j", (fn) => {
+    expect(() => new NixApply(fn, null)).toThrow(/not a function name/);
+  });
+
+  it("reject argument names that are not identifiers or repeat", () => {
+    expect(() => new NixLambda(["a b"], null)).toThrow(/not an argument name/);
+    expect(() => new NixLambda(["let"], null)).toThrow(/not an argument name/);
+    expect(() => new NixLambda(["a", "a"], null)).toThrow(/named twice/);
   });
 });
 

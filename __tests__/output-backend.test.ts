@@ -2,11 +2,15 @@
  * Backends: each stack's state where the description says (local relative file or GCS object), cross-stack
  * references reading the producing stack's state from that same place, and no two clusters or stacks sharing one.
  */
-import { rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { App } from "cdktf";
 import type { ClusterPlan } from "../src/cluster/plan-types";
-import type { SynthesizedStack } from "../src/export/manifest";
-import { CLUSTERS, planChanged, planOf, synthesize, type Synthesized } from "./output-support";
+import { readSynthesizedStacks, type SynthesizedStack } from "../src/export/manifest";
+import { reconcileBackendCaches } from "../src/postsynth/backend-cache";
+import { buildClusterStacks } from "../stacks/app";
+import { CLUSTERS, planChanged, planOf, REPO_ROOT, synthesize, type Synthesized } from "./output-support";
 
 jest.setTimeout(60_000);
 
@@ -136,5 +140,103 @@ describe("state locations", () => {
 
   test("a GCS prefix must not start or end with a slash (it would break the per-stack object layout)", () => {
     expect(() => withGcs(CLUSTERS[0], { prefix: "/k8s/" })).toThrow(/backend.prefix: must be an object name prefix/);
+  });
+});
+
+describe("terraform's cached backend when several clusters share cdktf.out", () => {
+  // Every stack folder of cdktf.out is shared by all clusters of the checkout; `terraform init` leaves the backend it
+  // initialized in <stack>/.terraform/terraform.tfstate (the layout terraform 1.x writes, unset settings as null).
+  const GCS_UNSET = ["credentials", "access_token", "impersonate_service_account", "impersonate_service_account_delegates", "encryption_key", "kms_encryption_key", "storage_custom_endpoint"];
+  const outdirs: string[] = [];
+  afterAll(() => outdirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  /** A fresh, empty output folder outside the repository. */
+  function newOutdir(): string {
+    const outdir = mkdtempSync(path.join(os.tmpdir(), "backend-cache-test-"));
+    outdirs.push(outdir);
+    return outdir;
+  }
+
+  /** `cdktf synth` of `plan` into `outdir` (which may hold an earlier synth), then the backend check; its log lines. */
+  function synthInto(outdir: string, plan: ClusterPlan): string[] {
+    const app = new App({ outdir, stackTraces: false, skipValidation: true });
+    buildClusterStacks(app, plan);
+    app.synth();
+    const lines: string[] = [];
+    reconcileBackendCaches({ plan, root: REPO_ROOT, outdir, nixosDir: path.join(outdir, "nixos") }, (line) => lines.push(line));
+    return lines;
+  }
+
+  const cacheFile = (outdir: string, stack: string): string => path.join(outdir, "stacks", stack, ".terraform", "terraform.tfstate");
+
+  /** What `terraform init` would leave in every stack folder for the synth now in `outdir`, plus a provider marker. */
+  function fakeInit(outdir: string): void {
+    for (const stack of readSynthesizedStacks(outdir)) {
+      const { type, config } = backendOf(stack);
+      const recorded = type === "gcs" ? { ...Object.fromEntries(GCS_UNSET.map((k) => [k, null])), ...config } : { ...config, workspace_dir: null };
+      const file = cacheFile(outdir, stack.id);
+      mkdirSync(path.join(path.dirname(file), "providers"), { recursive: true });
+      writeFileSync(path.join(path.dirname(file), "providers", "marker"), "provider binaries");
+      writeFileSync(path.join(path.dirname(file), "environment"), "default");
+      writeFileSync(file, JSON.stringify({ version: 3, terraform_version: "1.11.4", backend: { type, config: recorded, hash: 1 } }, null, 2));
+    }
+  }
+
+  const STACKS = ["compute", "network", "pki"];
+  const LOCAL_A = "clusters/local.yaml";
+  const LOCAL_B = "clusters/local-stacked.yaml";
+
+  test("synthesizing another cluster (local state) removes each stack's cached backend, and only that file", () => {
+    const outdir = newOutdir();
+    synthInto(outdir, planOf(LOCAL_A));
+    fakeInit(outdir);
+    const lines = synthInto(outdir, planOf(LOCAL_B));
+    for (const stack of STACKS) {
+      expect(existsSync(cacheFile(outdir, stack))).toBe(false);
+      // Provider binaries and the selected workspace stay: they are not cluster-specific.
+      expect(readFileSync(path.join(outdir, "stacks", stack, ".terraform", "providers", "marker"), "utf8")).toBe("provider binaries");
+      expect(existsSync(path.join(outdir, "stacks", stack, ".terraform", "environment"))).toBe(true);
+    }
+    expect(lines).toHaveLength(3);
+    expect(lines.find((l) => l.includes("stacks/network/"))).toMatch(
+      /removed terraform's cached backend \(local \.\.\/\.\.\/\.\.\/state\/local\/network\.tfstate, not cluster "local-stacked"'s\); the next init uses local \.\.\/\.\.\/\.\.\/state\/local-stacked\/network\.tfstate/,
+    );
+  });
+
+  test("synthesizing another cluster with the same GCS bucket and prefix removes the cached backend", () => {
+    const outdir = newOutdir();
+    synthInto(outdir, withGcs(LOCAL_A));
+    fakeInit(outdir);
+    const lines = synthInto(outdir, withGcs(LOCAL_B));
+    for (const stack of STACKS) expect(existsSync(cacheFile(outdir, stack))).toBe(false);
+    expect(lines.find((l) => l.includes("stacks/compute/"))).toContain("(gcs acme-terraform-state/k8s/local/compute, not cluster \"local-stacked\"'s)");
+  });
+
+  test("synthesizing the same cluster again keeps the cached backend and says nothing", () => {
+    const outdir = newOutdir();
+    synthInto(outdir, planOf(LOCAL_A));
+    fakeInit(outdir);
+    const before = STACKS.map((stack) => readFileSync(cacheFile(outdir, stack), "utf8"));
+    expect(synthInto(outdir, planOf(LOCAL_A))).toEqual([]);
+    expect(STACKS.map((stack) => readFileSync(cacheFile(outdir, stack), "utf8"))).toEqual(before);
+  });
+
+  test("the same cluster moved to another backend keeps the cache, so `--migrate-state` moves its own state", () => {
+    const outdir = newOutdir();
+    synthInto(outdir, planOf(LOCAL_A));
+    fakeInit(outdir);
+    const lines = synthInto(outdir, withGcs(LOCAL_A));
+    for (const stack of STACKS) expect(existsSync(cacheFile(outdir, stack))).toBe(true);
+    expect(lines).toHaveLength(3);
+    expect(lines.find((l) => l.includes("stacks/pki/"))).toMatch(
+      /cluster "local" moved from backend local \.\.\/\.\.\/\.\.\/state\/local\/pki\.tfstate to gcs acme-terraform-state\/k8s\/local\/pki; .*npx cdktf deploy --migrate-state pki/,
+    );
+  });
+
+  test("a stack folder never initialized is left alone", () => {
+    const outdir = newOutdir();
+    synthInto(outdir, planOf(LOCAL_A));
+    expect(synthInto(outdir, planOf(LOCAL_B))).toEqual([]);
+    for (const stack of STACKS) expect(existsSync(path.join(outdir, "stacks", stack, ".terraform"))).toBe(false);
   });
 });

@@ -1,33 +1,87 @@
 /**
  * The delivery's remote-exec scripts (src/pki/install-script.ts), run for real with /bin/sh in a scratch
- * directory: files land with their modes, the staging directory is removed, and exactly the units whose
- * files changed are restarted (a stand-in `systemctl` on PATH records what it is asked).
+ * directory: files land with their modes, the staging directory is removed, exactly the units whose files
+ * changed are restarted, and a restarted etcd or kube-apiserver must pass its health check before anything
+ * else restarts. Stand-ins on PATH: `systemctl` records restarts, `curl` plays the health endpoints on
+ * 127.0.0.1 (healthy after a set number of failed probes, or never), `sleep` keeps the waits short.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { loadCluster } from "../src/cluster/load";
+import type { ClusterPlan } from "../src/cluster/plan-types";
 import { bundleFor, type BundleFile } from "../src/pki/bundle";
 import { installScript, prepareScript, stagedName, type ScriptOptions } from "../src/pki/install-script";
 import { PKI_DIR } from "../src/pki/paths";
 import { REPO_ROOT } from "./helpers/descriptions";
 
 const plan = loadCluster("clusters/local.yaml", REPO_ROOT).plan;
+const stacked = loadCluster("clusters/local-stacked.yaml", REPO_ROOT).plan;
 
-/** The worker bundle, owned by whoever runs the test (chown to 0/162/156 would need root). */
+/** Bundles owned by whoever runs the test (chown to 0/162/156 would need root). */
 const uid = process.getuid?.() ?? 0;
 const gid = process.getgid?.() ?? 0;
-const workerBundle: BundleFile[] = bundleFor(plan, "worker-1").map((f) => ({ ...f, uid, gid }));
+const ownBundle = (p: ClusterPlan, host: string): BundleFile[] => bundleFor(p, host).map((f) => ({ ...f, uid, gid }));
+const workerBundle = ownBundle(plan, "worker-1");
+/** A stacked control-plane host: etcd, the API server and the rest of the control plane restart on one host. */
+const stackedBundle = ownBundle(stacked, "cp-1");
 
 const SYSTEMCTL = `#!/bin/sh
-# stand-in: "show -p LoadState --value <unit>" and "try-restart <unit>"
+# stand-in: "show -p LoadState|ActiveState --value <unit>" and "try-restart <unit>"
 case "$1" in
-  show) for u in $LOADED_UNITS; do [ "$u" = "$5" ] && { echo loaded; exit 0; }; done; echo not-found ;;
-  try-restart) echo "$2" >> "$RESTART_LOG" ;;
+  show)
+    case "$3" in
+      LoadState) list=$LOADED_UNITS; yes=loaded; no=not-found ;;
+      ActiveState) list=$ACTIVE_UNITS; yes=active; no=inactive ;;
+      *) exit 1 ;;
+    esac
+    for u in $list; do [ "$u" = "$5" ] && { echo "$yes"; exit 0; }; done; echo "$no" ;;
+  try-restart) echo "restart $2" >> "$EVENT_LOG" ;;
   *) exit 1 ;;
 esac
 `;
+
+/**
+ * stand-in for etcd's /health and kube-apiserver's /readyz on 127.0.0.1. $HEALTH_DIR/<port> holds how many more
+ * probes fail ("never": all). Every file named by --cacert/--cert/--key must exist, as with the real curl.
+ */
+const CURL = `#!/bin/sh
+echo "curl $*" >> "$CURL_LOG"
+url=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cacert|--cert|--key) [ -r "$2" ] || { echo "curl: cannot read $2" >&2; exit 77; }; shift 2 ;;
+    --max-time) shift 2 ;;
+    -*) shift ;;
+    *) url=$1; shift ;;
+  esac
+done
+echo "probe $url" >> "$EVENT_LOG"
+port=\${url#https://127.0.0.1:}; port=\${port%%/*}
+left=$(cat "$HEALTH_DIR/$port" 2>/dev/null || echo 0)
+if [ "$left" = never ] || [ "$left" -gt 0 ]; then
+  [ "$left" = never ] || echo $((left - 1)) > "$HEALTH_DIR/$port"
+  case "$url" in
+    */health) echo '{"health":"false","reason":"RAFT NO LEADER"}' ;;
+    *) exit 22 ;;
+  esac
+  exit 0
+fi
+case "$url" in
+  https://127.0.0.1:2379/health) echo '{"health":"true","reason":""}' ;;
+  https://127.0.0.1:6443/readyz) printf ok ;;
+  *) exit 7 ;;
+esac
+`;
+
+/** The real sleep, for the stand-in that shortens every wait to a tenth of a second. */
+const REAL_SLEEP = spawnSync("/bin/sh", ["-c", "command -v sleep"], { encoding: "utf8" }).stdout.trim();
+
+function tool(name: string, text: string): void {
+  writeFileSync(path.join(root, "bin", name), text);
+  chmodSync(path.join(root, "bin", name), 0o755);
+}
 
 let root: string;
 let options: ScriptOptions;
@@ -35,33 +89,62 @@ let options: ScriptOptions;
 beforeEach(() => {
   root = mkdtempSync(path.join(tmpdir(), "pki-install-"));
   mkdirSync(path.join(root, "bin"));
-  writeFileSync(path.join(root, "bin", "systemctl"), SYSTEMCTL);
-  chmodSync(path.join(root, "bin", "systemctl"), 0o755);
+  mkdirSync(path.join(root, "health"));
+  tool("systemctl", SYSTEMCTL);
+  tool("curl", CURL);
+  tool("sleep", `#!/bin/sh\nexec ${REAL_SLEEP} 0.1\n`);
   options = { sshUser: "root", stagingDir: path.join(root, "run", "staging"), destDir: path.join(root, "host") };
 });
 
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-function run(lines: readonly string[], loaded: readonly string[]): { status: number | null; restarted: string[]; stderr: string } {
-  const script = path.join(root, "script.sh");
-  writeFileSync(script, lines.join("\n") + "\n");
-  const log = path.join(root, "restarts.log");
-  rmSync(log, { force: true });
-  const result = spawnSync("/bin/sh", [script], {
-    env: { PATH: `${path.join(root, "bin")}:${process.env.PATH}`, LOADED_UNITS: loaded.join(" "), RESTART_LOG: log },
+interface Run {
+  readonly status: number | null;
+  readonly restarted: string[];
+  /** Restarts ("restart <unit>") and health probes ("probe <url>"), in order. */
+  readonly events: string[];
+  /** Every curl command line. */
+  readonly curls: string[];
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean) : []);
+
+/** Runs a script; `loaded` units are installed, `active` ones (default: the loaded ones) are running. */
+function run(script: readonly string[], loaded: readonly string[], active: readonly string[] = loaded): Run {
+  const file = path.join(root, "script.sh");
+  writeFileSync(file, script.join("\n") + "\n");
+  const eventLog = path.join(root, "events.log");
+  const curlLog = path.join(root, "curl.log");
+  rmSync(eventLog, { force: true });
+  rmSync(curlLog, { force: true });
+  const result = spawnSync("/bin/sh", [file], {
+    env: {
+      PATH: `${path.join(root, "bin")}:${process.env.PATH}`,
+      LOADED_UNITS: loaded.join(" "),
+      ACTIVE_UNITS: active.join(" "),
+      EVENT_LOG: eventLog,
+      CURL_LOG: curlLog,
+      HEALTH_DIR: path.join(root, "health"),
+    },
     encoding: "utf8",
   });
-  const restarted = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];
-  return { status: result.status, restarted, stderr: result.stderr };
+  const events = lines(eventLog);
+  const restarted = events.filter((e) => e.startsWith("restart ")).map((e) => e.slice("restart ".length));
+  return { status: result.status, restarted, events, curls: lines(curlLog), stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Runs both steps of a delivery, as the provisioners do: prepare, copy the files, install. */
-function deliver(contents: (f: BundleFile) => string, loaded: readonly string[]) {
+function deliver(contents: (f: BundleFile) => string, loaded: readonly string[], bundle: readonly BundleFile[] = workerBundle, active?: readonly string[]): Run {
   const prepared = run(prepareScript(options), loaded);
   expect(prepared.status).toBe(0);
-  for (const f of workerBundle) writeFileSync(path.join(options.stagingDir!, stagedName(f)), contents(f));
-  return run(installScript(workerBundle, options), loaded);
+  for (const f of bundle) writeFileSync(path.join(options.stagingDir!, stagedName(f)), contents(f));
+  return run(installScript(bundle, options), loaded, active);
 }
+
+/** The health endpoint on `port` fails its next `count` probes (or every probe). */
+const unhealthyFor = (port: number, count: number | "never") => writeFileSync(path.join(root, "health", String(port)), String(count));
 
 const installed = (f: BundleFile) => path.join(options.destDir!, f.path);
 const ALL_UNITS = ["kubelet.service", "kube-proxy.service", "flannel.service"];
@@ -110,16 +193,114 @@ describe("install script", () => {
   });
 
   it("runs every command through sudo -n for a login user other than root", () => {
-    const lines = [...prepareScript({ sshUser: "ops" }), ...installScript(workerBundle, { sshUser: "ops" })].filter((l) => !l.trimStart().startsWith("#"));
-    for (const verb of ["install ", "cmp ", "mv ", "rm ", "systemctl "]) {
+    const lines = [...prepareScript({ sshUser: "ops" }), ...installScript(stackedBundle, { sshUser: "ops" })].filter((l) => !l.trimStart().startsWith("#"));
+    // curl: the etcd health check reads the etcd-owned health-check client key.
+    for (const verb of ["install ", "cmp ", "mv ", "rm ", "systemctl ", "curl "]) {
       const uses = lines.filter((l) => new RegExp(`(^|\\s|\\$\\()(sudo -n )?${verb}`).test(l));
       expect(uses.length).toBeGreaterThan(0);
       for (const l of uses) expect(l).toMatch(new RegExp(`sudo -n ${verb}`));
     }
-    expect([...prepareScript(options), ...installScript(workerBundle, options)].join("\n")).not.toContain("sudo");
+    expect([...prepareScript(options), ...installScript(stackedBundle, options)].join("\n")).not.toContain("sudo");
+  });
+
+  it("probes nothing on a worker: none of its units is one that others wait for", () => {
+    deliver((f) => `v1 ${f.fileId}\n`, ALL_UNITS);
+    const renewed = deliver((f) => `v2 ${f.fileId}\n`, ALL_UNITS);
+    expect(renewed.status).toBe(0);
+    expect(renewed.restarted).toEqual(ALL_UNITS);
+    expect(renewed.curls).toEqual([]);
   });
 
   it("has no empty line (terraform's remote-exec rejects empty inline commands)", () => {
     for (const l of [...prepareScript({ sshUser: "root" }), ...installScript(bundleFor(plan, "cp-1"), { sshUser: "root" })]) expect(l.trim()).not.toBe("");
+  });
+});
+
+describe("install script: rolling restarts wait for health", () => {
+  const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-addon-manager", "kubelet", "kube-proxy", "flannel"].map(
+    (u) => `${u}.service`,
+  );
+  const ETCD_HEALTH = "https://127.0.0.1:2379/health";
+  const READYZ = "https://127.0.0.1:6443/readyz";
+  const renewEverything = () => {
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    return deliver((f) => `v2 ${f.fileId}\n`, CONTROL_PLANE, stackedBundle);
+  };
+
+  it("restarts the API server only once the restarted etcd member is healthy, and the rest only once the API server is ready", () => {
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    unhealthyFor(2379, 2);
+    unhealthyFor(6443, 1);
+    const result = deliver((f) => `v2 ${f.fileId}\n`, CONTROL_PLANE, stackedBundle);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.events).toEqual([
+      "restart etcd.service",
+      `probe ${ETCD_HEALTH}`,
+      `probe ${ETCD_HEALTH}`,
+      `probe ${ETCD_HEALTH}`,
+      "restart kube-apiserver.service",
+      `probe ${READYZ}`,
+      `probe ${READYZ}`,
+      ...CONTROL_PLANE.slice(2).map((u) => `restart ${u}`),
+    ]);
+  });
+
+  it("probes etcd with the delivered health-check client certificate and the API server against the delivered cluster CA", () => {
+    const result = renewEverything();
+    expect(result.status).toBe(0);
+    const at = (file: string) => path.join(options.destDir!, PKI_DIR, file);
+    const etcdProbe = result.curls.find((c) => c.endsWith(ETCD_HEALTH))!;
+    expect(etcdProbe).toContain(`--cacert ${at("etcd/ca.crt")} --cert ${at("etcd/healthcheck-client.crt")} --key ${at("etcd/healthcheck-client.key")}`);
+    const readyz = result.curls.find((c) => c.endsWith(READYZ))!;
+    expect(readyz).toContain(`--cacert ${at("ca.crt")}`);
+    expect(readyz).not.toContain("--insecure");
+  });
+
+  it("fails the delivery with a clear message when the restarted etcd member never becomes healthy, restarting nothing after it", () => {
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    unhealthyFor(2379, "never");
+    options = { ...options, healthTimeoutSeconds: 1 };
+    const result = deliver((f) => `v2 ${f.fileId}\n`, CONTROL_PLANE, stackedBundle);
+    expect(result.status).not.toBe(0);
+    expect(result.restarted).toEqual(["etcd.service"]);
+    expect(result.events.filter((e) => e.startsWith("probe")).length).toBeGreaterThan(1);
+    expect(result.stderr).toContain(`etcd.service was restarted for new PKI files but did not pass its health check (${ETCD_HEALTH}) within 1 s`);
+    expect(result.stderr).toContain("journalctl -u etcd.service");
+    expect(existsSync(options.stagingDir!)).toBe(false);
+  });
+
+  it("fails the delivery when the restarted API server never becomes ready, before restarting the other components", () => {
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    unhealthyFor(6443, "never");
+    options = { ...options, healthTimeoutSeconds: 1 };
+    const result = deliver((f) => `v2 ${f.fileId}\n`, CONTROL_PLANE, stackedBundle);
+    expect(result.status).not.toBe(0);
+    expect(result.restarted).toEqual(["etcd.service", "kube-apiserver.service"]);
+    expect(result.stderr).toContain(`kube-apiserver.service was restarted for new PKI files but did not pass its health check (${READYZ})`);
+  });
+
+  it("waits for nothing on a first delivery, before the units are installed, nor for units that are not running", () => {
+    const first = deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle);
+    expect(first.status).toBe(0);
+    expect(first.events).toEqual([]);
+    unhealthyFor(2379, "never");
+    unhealthyFor(6443, "never");
+    const stopped = deliver((f) => `v2 ${f.fileId}\n`, CONTROL_PLANE, stackedBundle, ["kubelet.service"]);
+    expect(stopped.status).toBe(0);
+    expect(stopped.events).toEqual(["restart kubelet.service"]);
+  });
+
+  it("waits for health only after a restart: a renewal of other files probes nothing", () => {
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    const result = deliver((f) => (f.path.endsWith("/scheduler.crt") ? "v2\n" : `v1 ${f.fileId}\n`), CONTROL_PLANE, stackedBundle);
+    expect(result.status).toBe(0);
+    expect(result.events).toEqual(["restart kube-scheduler.service"]);
+  });
+
+  it("says on the delivery's output what it waits for", () => {
+    const result = renewEverything();
+    expect(result.stdout).toContain(`waiting for etcd.service to pass its health check (${ETCD_HEALTH}, up to 120 s)`);
+    expect(result.stdout).toContain(`waiting for kube-apiserver.service to pass its health check (${READYZ}, up to 120 s)`);
   });
 });

@@ -10,7 +10,7 @@ import { loadCluster } from "../src/cluster/load";
 import type { ClusterPlan, HostPlan } from "../src/cluster/plan-types";
 import { PKI_DIR } from "../src/pki/paths";
 import { buildClusterStacks } from "../stacks/app";
-import { changed, planFromObject, REPO_ROOT } from "./helpers/descriptions";
+import { changed, planFromObject, problemsOf, REPO_ROOT } from "./helpers/descriptions";
 import { resources, synthPki, type Json, type SynthesizedPki } from "./helpers/pki-synth";
 
 const plan = (file: string): ClusterPlan => loadCluster(file, REPO_ROOT).plan;
@@ -91,9 +91,10 @@ function deliveredFiles(json: Json, host: string): Record<string, string> {
 
 /** Per-example facts written down from the description files, not computed by the code under test. */
 const EXAMPLES = {
-  "clusters/local.yaml": { serviceIp: "10.32.0.1", api: "10.240.0.2", externalApiToken: false },
-  "clusters/local-stacked.yaml": { serviceIp: "10.33.0.1", api: "10.241.0.2", externalApiToken: false },
-  "clusters/gcp.yaml": { serviceIp: "10.32.0.1", api: "10.240.0.2", externalApiToken: true },
+  // apiNames: what the target's DNS calls the API address (libvirt's network publishes the VIP as api[.<domain>]).
+  "clusters/local.yaml": { serviceIp: "10.32.0.1", api: "10.240.0.2", apiNames: ["api", "api.k8s.internal"], externalApiToken: false },
+  "clusters/local-stacked.yaml": { serviceIp: "10.33.0.1", api: "10.241.0.2", apiNames: ["api", "api.k8s-stacked.internal"], externalApiToken: false },
+  "clusters/gcp.yaml": { serviceIp: "10.32.0.1", api: "10.240.0.2", apiNames: [], externalApiToken: true },
 } as const;
 type Example = (typeof EXAMPLES)[keyof typeof EXAMPLES];
 
@@ -134,6 +135,7 @@ const KUBEADM: Record<string, (p: ClusterPlan, host: HostPlan, ex: Example) => E
         "localhost",
         ...cps.map((h) => h.name),
         ...cps.map((h) => `${h.name}.${p.hostDomain}`),
+        ...ex.apiNames,
       ]),
       ip: sorted([ex.serviceIp, "127.0.0.1", ex.api, ...cps.map((h) => h.address)]),
       uses: SERVER,
@@ -418,10 +420,57 @@ describe("pki stack: description settings", () => {
   });
 
   it("rejects an early renewal window as long as the validity, naming both values", () => {
-    // The description check reports this first; the construct guards its own props for other callers.
+    // The description check reports this first; for a plan built some other way the Certificate construct does.
     const valid = plan("clusters/local.yaml");
     const p = { ...valid, pki: { ...valid.pki, certValidityHours: 720, earlyRenewalHours: 720 } };
-    expect(() => synthPki(p)).toThrow("pki.earlyRenewalHours (720) must be less than pki.certValidityHours (720)");
+    expect(() => synthPki(p)).toThrow("pki/apiserver: earlyRenewalHours (720) must be less than validityHours (720)");
+  });
+
+  it("rejects leaf certificates that would outlive their CA, naming both values", () => {
+    const valid = plan("clusters/local.yaml");
+    const p = { ...valid, pki: { ...valid.pki, caValidityHours: 8000, certValidityHours: 8760 } };
+    expect(() => synthPki(p)).toThrow("pki/apiserver: validityHours (8760) must not exceed the CA's (8000)");
+  });
+
+  it("connects through the description's bastion, with its user and port when given", () => {
+    const withBastion = planFromObject(
+      changed("clusters/gcp.yaml", (d) => {
+        d.gcp.publicAddresses = false;
+        d.ssh.bastion = { host: "bastion.example.net", user: "jump", port: 2222 };
+      }),
+      "clusters/gcp.yaml",
+    );
+    const json = synthPki(withBastion).json;
+    for (const h of withBastion.hosts.filter((x) => !x.runsLoadBalancer)) {
+      expect(delivery(json, h.name).connection).toMatchObject({
+        type: "ssh",
+        user: "root",
+        agent: "true",
+        bastion_host: "bastion.example.net",
+        bastion_user: "jump",
+        bastion_port: 2222,
+      });
+    }
+    const hostOnly = planFromObject(changed("clusters/local.yaml", (d) => (d.ssh.bastion = { host: "192.0.2.10" })), "clusters/local.yaml");
+    const c = delivery(synthPki(hostOnly).json, "worker-1").connection;
+    // Terraform then logs in to the bastion as ssh.user on port 22.
+    expect(c).toMatchObject({ host: "10.240.0.50", bastion_host: "192.0.2.10" });
+    expect(c).not.toHaveProperty("bastion_user");
+    expect(c).not.toHaveProperty("bastion_port");
+  });
+
+  it("accepts a bastion given by address or DNS name, and rejects anything else", () => {
+    const withBastion = (bastion: unknown) => problemsOf(changed("clusters/local.yaml", (d) => (d.ssh.bastion = bastion)));
+    expect(withBastion({ host: "192.0.2.10" })).toBe("");
+    expect(withBastion({ host: "virt-1.example.net", user: "ops", port: 2222 })).toBe("");
+    expect(withBastion({ host: "ops@virt-1.example.net" })).toMatch(/ssh\.bastion\.host.*IPv4 address or a DNS name/s);
+    expect(withBastion({ host: "virt-1", port: 70000 })).toMatch(/ssh\.bastion\.port/);
+    expect(withBastion({ host: "virt-1", proxyCommand: "gcloud ..." })).toMatch(/proxyCommand/);
+  });
+
+  it("connects straight to the hosts without a bastion", () => {
+    const c = delivery(synthPki(plan("clusters/local.yaml")).json, "worker-1").connection;
+    expect(Object.keys(c).filter((k) => k.startsWith("bastion"))).toEqual([]);
   });
 
   it("uses the description's SSH user, through sudo when it is not root", () => {
@@ -452,5 +501,17 @@ describe("pki stack with the real targets", () => {
     const json = synthReal("clusters/local.yaml");
     expect(certView(json, deliveredFiles(json, "cp-2").apiServerCert).ip).toContain("10.240.0.2");
     expect(delivery(json, "etcd-1").triggers_replace.machine_id).toMatch(REMOTE_STATE("compute"));
+  });
+
+  it.each(["clusters/local.yaml", "clusters/local-stacked.yaml"])("libvirt (%s): certifies every name the network's DNS gives the VIP", (file) => {
+    const p = plan(file);
+    const { network, pki } = buildClusterStacks(Testing.app(), p);
+    const networkJson = JSON.parse(Testing.synth(network)) as Json;
+    const records = Object.values(resources(networkJson, "libvirt_network")).flatMap((n) => (n.dns?.[0]?.hosts ?? n.dns?.hosts ?? []) as Json[]);
+    const vipNames = records.filter((r) => r.ip === p.api.address).map((r) => r.hostname as string);
+    expect(vipNames.length).toBeGreaterThan(0);
+    pki.prepareStack();
+    const json = JSON.parse(Testing.synth(pki)) as Json;
+    expect(certView(json, deliveredFiles(json, "cp-1").apiServerCert).dns).toEqual(expect.arrayContaining(vipNames));
   });
 });

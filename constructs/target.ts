@@ -5,6 +5,13 @@
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../src/cluster/plan-types";
 
+/** A named output of a stack, as data: the stack declares it with exactly this name (`terraform output <name>`). */
+export interface NamedOutput {
+  /** A token or a plain value. */
+  readonly value: unknown;
+  readonly description: string;
+}
+
 export interface TargetNetwork {
   /** URL operators use for the API (kubeconfig): libvirt https://<VIP>:6443, gcp https://<external LB>:6443 (a token). */
   readonly operatorApiUrl: string;
@@ -13,6 +20,11 @@ export interface TargetNetwork {
    * gcp [internal LB address, external LB address (a token resolved at apply)].
    */
   readonly apiAddresses: readonly string[];
+  /**
+   * The target's named outputs of the network stack, by output name (e.g. libvirt `network_id`, gcp
+   * `network_self_link`), for `terraform output` and tools outside cdktf. The network stack declares them.
+   */
+  readonly outputs: Readonly<Record<string, NamedOutput>>;
 }
 
 export interface HostEndpoint {

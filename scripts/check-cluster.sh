@@ -4,7 +4,9 @@
 #      with the delivered health-check client certificate;
 #   2. every Kubernetes node of the description is registered and Ready;
 #   3. a pod runs;
-#   4. inside that pod, `kubernetes.default` resolves (CoreDNS) to the first service IP.
+#   4. inside that pod, the kubernetes service's name, kubernetes.default.svc.<cluster domain>, resolves (CoreDNS)
+#      to the first service IP. The full name, not `kubernetes.default`: busybox's nslookup ignores the pod's
+#      DNS search path, so the short name fails even when cluster DNS works.
 #
 #   scripts/check-cluster.sh <cluster>
 #
@@ -98,16 +100,18 @@ kubectl wait --for=condition=Ready "pod/$pod" --namespace "$namespace" --timeout
 ok "pod: $pod runs on $(kubectl get pod "$pod" --namespace "$namespace" -o jsonpath='{.spec.nodeName}')"
 
 # --- 4. cluster DNS -------------------------------------------------------------------------------------------
-service_ip=$(jq -r 'map(select(.kubernetes != null)) | first | .kubernetes.firstServiceIp' <<<"$hosts_json")
-domain=$(jq -r 'map(select(.kubernetes != null)) | first | .kubernetes.clusterDomain' <<<"$hosts_json")
-answer=$(kubectl exec "$pod" --namespace "$namespace" -- nslookup kubernetes.default 2>&1) ||
-  fail "nslookup kubernetes.default failed in the pod: $answer"
-# The answer section: the lines after the queried name, which must resolve to the kubernetes service.
+kubernetes=$(jq -c 'map(select(.kubernetes != null)) | first | .kubernetes' <<<"$hosts_json")
+[ "$kubernetes" != "null" ] || fail "the description has no Kubernetes node"
+service_ip=$(jq -r '.firstServiceIp' <<<"$kubernetes")
+fqdn="kubernetes.default.svc.$(jq -r '.clusterDomain' <<<"$kubernetes")"
+# An A query only: an empty AAAA answer would make busybox's nslookup report a failure.
+answer=$(kubectl exec "$pod" --namespace "$namespace" -- nslookup -type=a "$fqdn" 2>&1) || true
+# The answer section: the addresses after the queried name (before it: the DNS server's own address).
 resolved=$(awk '/^Name:/ {answer = 1} answer && /^Address/ {print $NF}' <<<"$answer")
-if ! grep -qx "$service_ip" <<<"$resolved"; then
+if ! grep -qxF "$service_ip" <<<"$resolved"; then
   echo "$answer" >&2
-  fail "kubernetes.default resolved to '${resolved//$'\n'/ }', expected $service_ip"
+  fail "$fqdn resolved to '${resolved//$'\n'/ }' in the pod, expected $service_ip"
 fi
-ok "dns: kubernetes.default resolves to $service_ip (kubernetes.default.svc.$domain)"
+ok "dns: $fqdn resolves to $service_ip"
 
 echo "cluster $cluster passed the smoke check"

@@ -51,7 +51,7 @@ export function saveOutputs(options: SaveOutputsOptions): string {
   const plan = loadCluster(options.description, root).plan;
   const stackDir = path.join(root, "cdktf.out", "stacks", STACK);
   checkSynthesizedStack(plan, root, stackDir);
-  if (!existsSync(path.join(stackDir, ".terraform"))) options.terraform(stackDir, ["init", "-input=false"]);
+  if (!existsSync(path.join(stackDir, ".terraform", "terraform.tfstate"))) options.terraform(stackDir, ["init", "-input=false"]);
   const raw = options.terraform(stackDir, ["output", "-json", "hosts"]);
   let hosts: unknown;
   try {

@@ -2,32 +2,17 @@
 import { GcsBackend, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../src/cluster/plan-types";
+import { gcsStatePrefix, localStatePath } from "../src/state-locations";
 import { pinProviderRequirements } from "./provider-pins";
 
-/** Local state root, relative to the repository root; git-ignored (state holds private keys). */
-export const LOCAL_STATE_DIR = "state";
-
-/**
- * Terraform runs each stack in cdktf.out/stacks/<id>, so a repository-relative path is three levels up.
- * Relative, so the synthesized JSON holds no machine path.
- */
-export function localStatePath(cluster: string, stackId: string): string {
-  return `../../../${LOCAL_STATE_DIR}/${cluster}/${stackId}.tfstate`;
-}
+/** State locations live in a pure module (the post-synth backend check reads them too); re-exported for callers. */
+export { DEFAULT_GCS_PREFIX, gcsStatePrefix, LOCAL_STATE_DIR, localStatePath } from "../src/state-locations";
 
 /**
  * Oldest Terraform the stacks apply with (terraform_data needs 1.4; 1.5 is also the last MPL-licensed release, the
  * one OpenTofu forked from). Checked by whichever tool applies the JSON, on that machine, not at synthesis.
  */
 export const REQUIRED_TERRAFORM_VERSION = ">= 1.5.0";
-
-/** Default object prefix of GCS state. */
-export const DEFAULT_GCS_PREFIX = "nixos-k8s";
-
-/** Object prefix of one stack's GCS state: <prefix>/<cluster>/<stack>, so clusters and stacks never share one. */
-export function gcsStatePrefix(prefix: string | undefined, cluster: string, stackId: string): string {
-  return `${prefix ?? DEFAULT_GCS_PREFIX}/${cluster}/${stackId}`;
-}
 
 export abstract class ClusterStack extends TerraformStack {
   constructor(

@@ -8,6 +8,7 @@ import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../src/cluster/plan-types";
 import { bundleFor } from "../src/pki/bundle";
+import { fromStackDir } from "../src/stack-dir";
 import { AdminKubeconfig } from "../constructs/pki/admin-kubeconfig";
 import { ClusterPki } from "../constructs/pki/cluster-pki";
 import { HostDelivery } from "../constructs/pki/host-delivery";
@@ -23,9 +24,9 @@ export function adminKubeconfigRepoPath(cluster: string): string {
   return `${SECRETS_DIR}/${cluster}/admin.kubeconfig`;
 }
 
-/** The same path as terraform sees it from cdktf.out/stacks/<id>: three levels up, relative (no machine path). */
+/** The same path as terraform sees it from cdktf.out/stacks/<id> (relative: no machine path). */
 export function adminKubeconfigStackPath(cluster: string): string {
-  return `../../../${adminKubeconfigRepoPath(cluster)}`;
+  return fromStackDir(adminKubeconfigRepoPath(cluster));
 }
 
 export class PkiStack extends ClusterStack {
@@ -59,6 +60,7 @@ export class PkiStack extends ClusterStack {
         host: host.name,
         sshAddress: endpoint.sshAddress,
         sshUser: plan.ssh.user,
+        ...(plan.ssh.bastion ? { bastion: plan.ssh.bastion } : {}),
         machineId: endpoint.machineId,
         files: files.map((file) => ({ file, content: this.pki.contentOf(file) })),
         ...(previous ? { after: [previous.resource] } : {}),

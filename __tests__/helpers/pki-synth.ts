@@ -19,9 +19,9 @@ export const EXTERNAL_API_ADDRESS_INPUT = "stand-in external API address";
 /** A target that makes one terraform_data per value it must hand over, like a real target's resources. */
 export const standInTarget: Target = {
   createNetwork(scope: Construct, plan: ClusterPlan): TargetNetwork {
-    if (plan.target !== "gcp") return { operatorApiUrl: plan.api.nodeUrl, apiAddresses: [plan.api.address] };
+    if (plan.target !== "gcp") return { operatorApiUrl: plan.api.nodeUrl, apiAddresses: [plan.api.address], outputs: {} };
     const external = new DataResource(scope, "external-api-address", { input: { value: EXTERNAL_API_ADDRESS_INPUT } });
-    return { operatorApiUrl: `https://${external.id}:${plan.api.port}`, apiAddresses: [plan.api.address, external.id] };
+    return { operatorApiUrl: `https://${external.id}:${plan.api.port}`, apiAddresses: [plan.api.address, external.id], outputs: {} };
   },
   createCompute(scope: Construct, plan: ClusterPlan): TargetCompute {
     return {

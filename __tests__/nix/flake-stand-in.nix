@@ -57,5 +57,7 @@ in
     modules = map toString configuration.modules;
   }) flake.nixosConfigurations;
   checks = builtins.attrNames flake.checks.${system};
+  # What each check covers: the deploy-rs nodes given to (stand-in) deployChecks.
+  checkNodes = flake.checks.${system};
   packages = builtins.attrNames flake.packages.${system};
 }

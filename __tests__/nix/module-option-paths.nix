@@ -1,5 +1,5 @@
 # Evaluates NixOS modules with stand-in arguments (a small `lib` whose mkIf/mkMerge/mkDefault/mkForce keep
-# their structure, stand-in `pkgs` and `config`) and lists every option path they set, checked against the list
+# their structure, stand-in `pkgs`, `config` and `options`) and lists every option path they set, checked against the list
 # of nixpkgs option paths in nixos/option-paths.json. No nixpkgs needed.
 #
 # Returns { unknown = [ "a.b.c" ... ]; used = [ declared patterns set ]; nixpkgsImports = [ ... ];
@@ -72,6 +72,20 @@ let
     mkDefault = mkOverride 1000;
     mkForce = mkOverride 50;
     concatStringsSep = builtins.concatStringsSep;
+    hasSuffix =
+      suffix: text:
+      let
+        n = builtins.stringLength text;
+        m = builtins.stringLength suffix;
+      in
+      m <= n && builtins.substring (n - m) m text == suffix;
+    recursiveUpdate =
+      lhs: rhs:
+      lhs
+      // builtins.mapAttrs (
+        name: value:
+        if builtins.isAttrs value && builtins.isAttrs (lhs.${name} or null) then recursiveUpdate lhs.${name} value else value
+      ) rhs;
     concatMapStringsSep = separator: f: list: builtins.concatStringsSep separator (map f list);
     mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
     filter = builtins.filter;
@@ -88,10 +102,21 @@ let
       lib.mkKubeConfig = name: kubeconfig: builtins.deepSeq kubeconfig "/nix/store/00000000000000000000000000000000-${name}-kubeconfig";
       controllerManager.kubeconfig = { };
       scheduler.kubeconfig = { };
+      # nixpkgs' flannel module's binding, in its shape.
       addonManager.bootstrapAddons = {
-        stand-in = { };
+        flannel-crb = {
+          kind = "ClusterRoleBinding";
+          roleRef.name = "flannel";
+          subjects = [
+            {
+              kind = "User";
+              name = "flannel-client";
+            }
+          ];
+        };
       };
       package = pkgs.kubernetes;
+      addons.dns.enable = true;
     };
     services.etcd.enable = false;
     users.users = { };
@@ -99,9 +124,39 @@ let
   };
 
   modulesPath = "/stand-in/nixpkgs/nixos/modules";
+
+  # The definitions nixpkgs' modules give options the role modules read definitions of (not values): nixpkgs'
+  # CoreDNS add-on, in the shape of its DNS add-on module.
+  options.services.kubernetes.addonManager.addons.definitionsWithLocations = [
+    {
+      file = "${modulesPath}/services/cluster/kubernetes/addons/dns.nix";
+      value = {
+        coredns-sa.kind = "ServiceAccount";
+        coredns-deploy = {
+          kind = "Deployment";
+          spec.replicas = 2;
+          spec.template.spec = {
+            serviceAccountName = "coredns";
+            tolerations = [
+              {
+                effect = "NoSchedule";
+                key = "node-role.kubernetes.io/master";
+              }
+              {
+                key = "CriticalAddonsOnly";
+                operator = "Exists";
+              }
+            ];
+          };
+        };
+      };
+    }
+  ];
+
   args = {
     inherit
       config
+      options
       lib
       pkgs
       hostFile

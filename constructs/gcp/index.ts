@@ -3,7 +3,6 @@
  * stack holds the image, the instances and the API balancers (they need the instances, and take the reserved
  * addresses as cross-stack values).
  */
-import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../../src/cluster/plan-types";
 import type { Target, TargetCompute, TargetNetwork } from "../target";
@@ -18,17 +17,13 @@ import { addGoogleProvider } from "./provider";
 /** What the GCP network stack hands to the compute stack (tokens; cdktf wires them through remote state). */
 export interface GcpNetworkOutputs extends TargetNetwork, GcpComputeNetworkInputs {}
 
-/** Named outputs of the network stack, for `terraform output` and tooling outside cdktf. */
+/** Names of the network stack's outputs (TargetNetwork.outputs), for `terraform output` and tooling outside cdktf. */
 export const GCP_NETWORK_OUTPUTS = {
   network: "network_self_link",
   subnetwork: "subnetwork_self_link",
   externalApiAddress: "api_external_address",
   internalApiAddress: "api_internal_address",
 } as const;
-
-function output(scope: Construct, name: string, value: string, description: string): void {
-  new TerraformOutput(scope, name, { value, description }).overrideLogicalId(name);
-}
 
 export const gcpTarget: Target<GcpNetworkOutputs> = {
   createNetwork(scope: Construct, plan: ClusterPlan): GcpNetworkOutputs {
@@ -47,11 +42,6 @@ export const gcpTarget: Target<GcpNetworkOutputs> = {
       internalAddress: plan.api.address,
     });
 
-    output(scope, GCP_NETWORK_OUTPUTS.network, net.network.selfLink, "Self-link of the cluster's VPC network");
-    output(scope, GCP_NETWORK_OUTPUTS.subnetwork, net.subnetwork.selfLink, "Self-link of the hosts' subnetwork");
-    output(scope, GCP_NETWORK_OUTPUTS.externalApiAddress, addresses.external.address, "External API address (operators)");
-    output(scope, GCP_NETWORK_OUTPUTS.internalApiAddress, addresses.internal.address, "Internal API address (nodes)");
-
     return {
       operatorApiUrl: `https://${addresses.external.address}:${plan.api.port}`,
       // Both go into the API server certificate: nodes connect to the first, operators to the second.
@@ -60,6 +50,12 @@ export const gcpTarget: Target<GcpNetworkOutputs> = {
       subnetworkSelfLink: net.subnetwork.selfLink,
       externalApiAddress: addresses.external.address,
       internalApiAddress: addresses.internal.address,
+      outputs: {
+        [GCP_NETWORK_OUTPUTS.network]: { value: net.network.selfLink, description: "Self-link of the cluster's VPC network" },
+        [GCP_NETWORK_OUTPUTS.subnetwork]: { value: net.subnetwork.selfLink, description: "Self-link of the hosts' subnetwork" },
+        [GCP_NETWORK_OUTPUTS.externalApiAddress]: { value: addresses.external.address, description: "External API address (operators)" },
+        [GCP_NETWORK_OUTPUTS.internalApiAddress]: { value: addresses.internal.address, description: "Internal API address (nodes)" },
+      },
     };
   },
 

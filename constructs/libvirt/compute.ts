@@ -2,10 +2,12 @@
  * The cluster's machines on libvirt: its own storage pool, the NixOS base volume, and per host a copy-on-write
  * disk and a headless domain with its planned MAC and address on the cluster network.
  */
+import { DataResource, type TerraformResource } from "cdktf";
 import { Construct } from "constructs";
 import { Domain } from "../../.gen/providers/libvirt/domain";
 import { Pool } from "../../.gen/providers/libvirt/pool";
 import { Volume } from "../../.gen/providers/libvirt/volume";
+import { RFC1123_LABEL } from "../../src/cluster/schema";
 import type { HostEndpoint } from "../target";
 import { REMOVE_GRAPHICS_XSLT } from "./headless";
 
@@ -61,8 +63,16 @@ export interface LibvirtClusterComputeProps {
 
 const GIB = 1024 ** 3;
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const POOL_PATH = /^\/\S*[^/]$/;
+
+/**
+ * A resource's address (`terraform_data.<logical id>`) as `lifecycle.replace_triggered_by` takes it in Terraform
+ * JSON: a plain traversal string. Given the resource itself, cdktf 0.21 writes "${terraform_data.<id>}", which
+ * terraform rejects there ("Invalid character"; hashicorp/terraform-cdk#3196).
+ */
+function resourceAddress(resource: TerraformResource): string {
+  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
+}
 
 /** Construct ids of a host's resources: keyed by host name, so a host's resources never move. */
 export function hostConstructIds(host: string): { readonly disk: string; readonly domain: string } {
@@ -72,9 +82,15 @@ export function hostConstructIds(host: string): { readonly disk: string; readonl
 /**
  * Everything of the compute stack on libvirt. Per host: `disk-<host>` (a qcow2 overlay on the base volume,
  * sized per role) and `domain-<host>` (vCPU and memory per role, one NIC with the planned MAC/address and
- * `wait_for_lease`, serial console, no graphics, autostart).
+ * `wait_for_lease`, serial console, no graphics, autostart), replaced with the network (`network-attachment`).
  */
 export class LibvirtClusterCompute extends Construct {
+  /**
+   * A `terraform_data` holding the network id; every domain is replaced when it changes. Provider 0.8.3 plans a
+   * new `network_id` on an existing NIC as an in-place update that it never applies, so without this a replaced
+   * network (new nodeCidr, domain or mode) would leave every VM attached to nothing.
+   */
+  readonly networkAttachment: DataResource;
   readonly pool: Pool;
   readonly baseVolume: Volume;
   /** By host name. */
@@ -88,6 +104,8 @@ export class LibvirtClusterCompute extends Construct {
     super(scope, id);
     validate(id, props);
     const domainType = props.domainType ?? "kvm";
+
+    this.networkAttachment = new DataResource(this, "network-attachment", { input: { network_id: props.networkId } });
 
     this.pool = new Pool(this, "pool", {
       name: props.cluster,
@@ -139,6 +157,7 @@ export class LibvirtClusterCompute extends Construct {
         console: [{ type: "pty", targetPort: "0", targetType: "serial" }],
         xml: { xslt: REMOVE_GRAPHICS_XSLT },
         timeouts: { create: props.createTimeout ?? "10m" },
+        lifecycle: { replaceTriggeredBy: [resourceAddress(this.networkAttachment)] },
       });
       disks[host.name] = disk;
       domains[host.name] = domain;
@@ -154,13 +173,13 @@ function validate(id: string, props: LibvirtClusterComputeProps): void {
   const fail = (message: string): never => {
     throw new Error(`LibvirtClusterCompute "${id}": ${message}`);
   };
-  if (!LABEL.test(props.cluster)) fail(`cluster "${props.cluster}" must be lower-case letters, digits and "-"`);
+  if (!RFC1123_LABEL.test(props.cluster)) fail(`cluster "${props.cluster}" must be lower-case letters, digits and "-"`);
   if (!POOL_PATH.test(props.poolPath)) fail(`poolPath "${props.poolPath}" must be an absolute directory path on the libvirt host`);
   if (props.baseImageSource.trim() === "") fail("baseImageSource is empty");
   if (props.hosts.length === 0) fail("hosts is empty; a cluster needs at least one host");
   const seen = { name: new Set<string>(), machineName: new Set<string>(), mac: new Set<string>(), address: new Set<string>() };
   for (const h of props.hosts) {
-    if (!LABEL.test(h.name)) fail(`host name "${h.name}" is not an RFC 1123 label`);
+    if (!RFC1123_LABEL.test(h.name)) fail(`host name "${h.name}" is not an RFC 1123 label`);
     if (!MAC.test(h.mac)) fail(`host "${h.name}": mac "${h.mac}" is not a lower-case MAC address such as 52:54:00:f0:00:14`);
     if (!Number.isInteger(h.vcpu) || h.vcpu < 1) fail(`host "${h.name}": vcpu ${h.vcpu} must be a whole number of at least 1`);
     if (!Number.isInteger(h.memoryMiB) || h.memoryMiB < 256) fail(`host "${h.name}": memoryMiB ${h.memoryMiB} must be a whole number of at least 256`);

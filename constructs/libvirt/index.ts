@@ -22,6 +22,9 @@ export interface LibvirtNetworkOutputs extends TargetNetwork {
   readonly networkId: string;
 }
 
+/** Names of the network stack's outputs (TargetNetwork.outputs), for `terraform output` and tooling outside cdktf. */
+export const LIBVIRT_NETWORK_OUTPUTS = { networkId: "network_id", networkName: "network_name", bridge: "bridge" } as const;
+
 /** Construct ids inside the stacks; stable, they are part of every resource address. */
 export const LIBVIRT_CONSTRUCT_IDS = { network: "network", compute: "compute" } as const;
 
@@ -46,6 +49,11 @@ export const libvirtTarget: Target<LibvirtNetworkOutputs> = {
       operatorApiUrl: plan.api.nodeUrl,
       apiAddresses: [plan.api.address],
       networkId: network.networkId,
+      outputs: {
+        [LIBVIRT_NETWORK_OUTPUTS.networkId]: { value: network.networkId, description: "Id (UUID) of the cluster's libvirt network" },
+        [LIBVIRT_NETWORK_OUTPUTS.networkName]: { value: network.networkName, description: "Name of the cluster's libvirt network (virsh net-info <name>)" },
+        [LIBVIRT_NETWORK_OUTPUTS.bridge]: { value: network.network.bridge, description: "Host bridge of the cluster's libvirt network (chosen by libvirt)" },
+      },
     };
   },
 

@@ -2,6 +2,7 @@
 import { Construct } from "constructs";
 import { Network } from "../../.gen/providers/libvirt/network";
 import { cidrHost, contains, parseCidr, parseIp } from "../../src/cluster/ipv4";
+import { RFC1123_LABEL } from "../../src/cluster/schema";
 
 /** A name served by the network's DNS (dnsmasq), as a short name and as `<name>.<domain>`. */
 export interface LibvirtDnsName {
@@ -35,8 +36,6 @@ export interface LibvirtClusterNetworkProps {
   readonly autostart?: boolean;
 }
 
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 /**
  * A `libvirt_network` in NAT mode on the node subnet. DHCP is on; the fixed address of each VM is a DHCP
  * reservation that the VM's `network_interface` (MAC + address) adds, so the guests keep plain DHCP.
@@ -55,7 +54,7 @@ export class LibvirtClusterNetwork extends Construct {
     super(scope, id);
     const cidr = parseCidr(props.cidr);
     if (!cidr) throw new Error(`LibvirtClusterNetwork "${id}": cidr "${props.cidr}" is not an IPv4 CIDR such as 10.240.0.0/24`);
-    if (!LABEL.test(props.name)) throw new Error(`LibvirtClusterNetwork "${id}": name "${props.name}" must be lower-case letters, digits and "-"`);
+    if (!RFC1123_LABEL.test(props.name)) throw new Error(`LibvirtClusterNetwork "${id}": name "${props.name}" must be lower-case letters, digits and "-"`);
     const apiHostname = props.apiHostname ?? "api";
     const gateway = cidrHost(cidr, 1);
     const seenNames = new Set<string>();
@@ -68,7 +67,7 @@ export class LibvirtClusterNetwork extends Construct {
       if (entry.address === gateway) {
         throw new Error(`LibvirtClusterNetwork "${id}": "${entry.name}" has the gateway address ${gateway}, which the host bridge holds`);
       }
-      if (!LABEL.test(entry.name)) throw new Error(`LibvirtClusterNetwork "${id}": DNS name "${entry.name}" is not an RFC 1123 label`);
+      if (!RFC1123_LABEL.test(entry.name)) throw new Error(`LibvirtClusterNetwork "${id}": DNS name "${entry.name}" is not an RFC 1123 label`);
       if (seenNames.has(entry.name)) throw new Error(`LibvirtClusterNetwork "${id}": DNS name "${entry.name}" appears twice`);
       const other = seenAddresses.get(entry.address);
       if (other) throw new Error(`LibvirtClusterNetwork "${id}": "${other}" and "${entry.name}" both have address ${entry.address}`);

@@ -1,18 +1,14 @@
 /** Where terraform finds local files named in the description. */
 import * as path from "node:path";
-
-/**
- * Terraform runs each stack in cdktf.out/stacks/<stack id>, three levels below the repository root
- * (the same convention as the local state path in stacks/cluster-stack.ts).
- */
-export const REPOSITORY_ROOT_FROM_STACK_DIR = "../../..";
+import { fromStackDir } from "../../src/stack-dir";
 
 const URL = /^https?:\/\//;
 
 /**
  * The base image as the libvirt provider should read it (`libvirt_volume.source`): a path relative to the
- * repository root becomes relative to the stack's working directory, so the synthesized JSON never holds a
- * path of this machine. An absolute path or an http(s) URL, if the description gives one, is kept as written.
+ * repository root becomes relative to the stack's working directory (src/stack-dir.ts), so the synthesized JSON
+ * never holds a path of this machine. An absolute path or an http(s) URL, if the description gives one, is kept
+ * as written.
  */
 export function imageSourceForStack(baseImage: string): string {
   if (baseImage.trim() === "") throw new Error("libvirt.baseImage is empty; name the NixOS qcow2 image, e.g. nixos/result-libvirt/nixos.qcow2");
@@ -21,5 +17,5 @@ export function imageSourceForStack(baseImage: string): string {
   if (fromRoot === "." || fromRoot.endsWith("/")) {
     throw new Error(`libvirt.baseImage "${baseImage}" names a directory; name the qcow2 file, e.g. nixos/result-libvirt/nixos.qcow2`);
   }
-  return path.posix.join(REPOSITORY_ROOT_FROM_STACK_DIR, fromRoot);
+  return fromStackDir(fromRoot);
 }

@@ -54,13 +54,8 @@ export class ClusterPki extends Construct {
 
   constructor(scope: Construct, id: string, props: ClusterPkiProps) {
     super(scope, id);
+    // Validity settings are checked by the description validation and, for any other caller, by Certificate.
     const { pki } = props.plan;
-    if (pki.earlyRenewalHours >= pki.certValidityHours) {
-      throw new Error(`${this.node.path}: pki.earlyRenewalHours (${pki.earlyRenewalHours}) must be less than pki.certValidityHours (${pki.certValidityHours})`);
-    }
-    if (pki.certValidityHours > pki.caValidityHours) {
-      throw new Error(`${this.node.path}: pki.certValidityHours (${pki.certValidityHours}) must not exceed pki.caValidityHours (${pki.caValidityHours})`);
-    }
     const keyAlgorithm = keyAlgorithmOf(pki);
     const authorities = Object.fromEntries(
       CAS.map((ca) => [ca.id, new CertificateAuthority(this, `${ca.id}-ca`, { commonName: ca.commonName, keyAlgorithm, validityHours: pki.caValidityHours })]),

@@ -1,7 +1,9 @@
 /**
  * Delivers one host's PKI bundle over SSH: a terraform_data (Terraform's built-in resource, no provider) whose
  * creation-time provisioners stage every file in a tmpfs directory, install it with owner and mode by atomic
- * rename and restart the units whose files changed. triggers_replace makes any change re-deliver:
+ * rename and restart the units whose files changed (a restarted etcd or kube-apiserver must pass its health check
+ * before the script, and so the next host's delivery, goes on). Optionally through a bastion: Terraform's SSH
+ * client reads no ~/.ssh/config. triggers_replace makes any change re-deliver:
  * - layout: digest of what the plan says the host gets (paths, owners, modes, subjects, SANs, scripts), known at synth;
  * - content: per file, the digest of its content, known at apply (renewal, new keys, new CA, addresses from other
  *   stacks);
@@ -10,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { DataResource, Fn, type ITerraformDependable, type SSHProvisionerConnection } from "cdktf";
 import { Construct } from "constructs";
+import type { SshBastion } from "../../src/cluster/plan-types";
 import type { BundleFile } from "../../src/pki/bundle";
 import { installScript, prepareScript, stagedPath, type ScriptOptions } from "../../src/pki/install-script";
 import { requireText } from "./validate";
@@ -30,6 +33,11 @@ export interface HostDeliveryProps {
   /** The machine's id (TargetCompute.hosts[name].machineId; a token): a new machine gets the bundle again. */
   readonly machineId: string;
   readonly files: readonly DeliveredFile[];
+  /**
+   * Jump host (description ssh.bastion) when the operator cannot reach sshAddress directly; default none.
+   * Terraform's SSH client reads no ~/.ssh/config, so ProxyJump/ProxyCommand there do not apply to the delivery.
+   */
+  readonly bastion?: SshBastion;
   /** How long to wait for SSH; default "10m" (a machine created in the same apply may still be booting). */
   readonly connectionTimeout?: string;
   /** Deliveries that must have finished first (rolling restarts of etcd and the control plane); default none. */
@@ -45,6 +53,7 @@ export class HostDelivery extends Construct {
     super(scope, id);
     requireText(this, "host", props.host);
     requireText(this, "sshUser", props.sshUser);
+    if (props.bastion) requireText(this, "bastion.host", props.bastion.host);
     if (props.files.length === 0) throw new Error(`${this.node.path}: host "${props.host}" has no files to deliver`);
     const options: ScriptOptions = { sshUser: props.sshUser };
     const prepare = prepareScript(options);
@@ -66,6 +75,14 @@ export class HostDelivery extends Construct {
       user: props.sshUser,
       agent: "true",
       timeout: props.connectionTimeout ?? "10m",
+      // The agent serves the bastion login too; an unset bastion user or port is the host's (Terraform's defaults).
+      ...(props.bastion
+        ? {
+            bastionHost: props.bastion.host,
+            ...(props.bastion.user !== undefined ? { bastionUser: props.bastion.user } : {}),
+            ...(props.bastion.port !== undefined ? { bastionPort: props.bastion.port } : {}),
+          }
+        : {}),
     };
     this.resource = new DataResource(this, "delivery", {
       triggersReplace: { machine_id: props.machineId, layout: this.layoutDigest, content },

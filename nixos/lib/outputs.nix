@@ -3,7 +3,9 @@
 #   + the host file, for every host of every cluster;
 # - deploy.nodes.<cluster>-<host>: deploy-rs nodes (hostname, sshUser, system profile activated as root, magic
 #   rollback); deploy one cluster with scripts/deploy-cluster.sh <cluster> (never touches another cluster);
-# - checks: deploy-rs' deployChecks, per cluster whose deploy addresses are known;
+# - checks: deploy-rs' deployChecks per cluster whose deploy addresses are known, named <cluster>-deploy-schema
+#   and <cluster>-deploy-activate, so scripts/deploy-cluster.sh builds one cluster's checks and runs deploy-rs
+#   with --skip-checks (its own `nix flake check` would evaluate and build every cluster);
 # - packages: per cluster "<cluster>-image" (libvirt: qcow2, BIOS; gcp: GCE tarball, UEFI) with the cluster's
 #   SSH keys, plus libvirt-image / gce-image for the default clusters, and deploy-rs itself.
 {

@@ -5,9 +5,11 @@
 #
 # nixpkgs only wires the add-on manager's credentials and its cluster-wide "bootstrap" add-ons when easyCerts is
 # on; with the delivered PKI this module does it: the add-on manager reads the delivered addon-manager
-# certificate, and k8s-addon-bootstrap applies the bootstrap add-ons (ClusterRoles and bindings) with it.
+# certificate, and k8s-addon-bootstrap applies ALL bootstrap add-ons (ClusterRoles and bindings) with it: those of
+# nixpkgs' modules (CoreDNS, flannel, the add-on manager's own) and the one below.
 {
   config,
+  options,
   lib,
   pkgs,
   hostFile,
@@ -17,6 +19,45 @@ let
   h = hostFile;
   files = h.pki.files;
   ids = h.pki.identities;
+  addonManager = config.services.kubernetes.addonManager;
+
+  # nixpkgs' flannel module adds ClusterRole "flannel" and its binding "flannel-crb" to the bootstrap add-ons;
+  # the binding must name the user of the delivered flannel certificate.
+  flannelBinding = addonManager.bootstrapAddons.flannel-crb or null;
+  flannelBound =
+    flannelBinding != null
+    && flannelBinding.roleRef.name == "flannel"
+    && builtins.any (s: s.kind == "User" && s.name == ids.flannelUser) flannelBinding.subjects;
+
+  # CoreDNS must also run when every node is a (tainted) control-plane node: nixpkgs' Deployment tolerates only
+  # the legacy node-role.kubernetes.io/master taint. The addons option merges an add-on's definitions shallowly,
+  # so the Deployment is replaced (mkForce) by nixpkgs' own definition with the control-plane toleration added;
+  # nixpkgs' definition is read from the option's definitions (not its value, which is this one).
+  dnsModule = "/services/cluster/kubernetes/addons/dns.nix";
+  nixpkgsCorednsDefinitions = builtins.filter (
+    def: lib.hasSuffix dnsModule (toString def.file) && def.value ? coredns-deploy
+  ) options.services.kubernetes.addonManager.addons.definitionsWithLocations;
+  nixpkgsCoredns =
+    if builtins.length nixpkgsCorednsDefinitions == 1 then
+      (builtins.head nixpkgsCorednsDefinitions).value.coredns-deploy
+    else
+      throw "addons.nix: expected one definition of the CoreDNS Deployment (services.kubernetes.addonManager.addons.coredns-deploy) in nixpkgs' ${dnsModule}, found ${toString (builtins.length nixpkgsCorednsDefinitions)}; update the toleration patch for this nixpkgs";
+  controlPlaneToleration = {
+    key = "node-role.kubernetes.io/control-plane";
+    operator = "Exists";
+    effect = "NoSchedule";
+  };
+  nixpkgsTolerations = nixpkgsCoredns.spec.template.spec.tolerations or [ ];
+  coredns = lib.recursiveUpdate nixpkgsCoredns {
+    spec.template.spec.tolerations =
+      nixpkgsTolerations
+      ++ (
+        if builtins.any (t: (t.key or null) == controlPlaneToleration.key) nixpkgsTolerations then
+          [ ]
+        else
+          [ controlPlaneToleration ]
+      );
+  };
   kubeconfig = config.services.kubernetes.lib.mkKubeConfig "kube-addon-manager" {
     server = h.api.localUrl;
     caFile = files.kubernetesCaCert;
@@ -25,7 +66,7 @@ let
   };
   bootstrapFiles = lib.mapAttrsToList (
     name: object: pkgs.writeText "${name}.json" (builtins.toJSON object)
-  ) config.services.kubernetes.addonManager.bootstrapAddons;
+  ) addonManager.bootstrapAddons;
   clusterRoleBinding = name: role: subject: {
     apiVersion = "rbac.authorization.k8s.io/v1";
     kind = "ClusterRoleBinding";
@@ -49,18 +90,21 @@ in
           kind = "Group";
           name = ids.kubeletApiAdminsGroup;
         };
-        # flanneld (Kubernetes subnet manager) reads nodes and patches their status. ClusterRole "flannel" comes
-        # from nixpkgs (services.kubernetes.flannel); this binds it to the delivered flannel certificate's user.
-        k8s-nixos-flannel = clusterRoleBinding "k8s-nixos:flannel" "flannel" {
-          kind = "User";
-          name = ids.flannelUser;
-        };
+        # flanneld's RBAC (ClusterRole "flannel" bound to its certificate's user) comes from nixpkgs' flannel
+        # module, applied by k8s-addon-bootstrap below (asserted).
+
         # nixpkgs' own add-on manager Role/ClusterRole bindings name "system:kube-addon-manager"; they apply to the
         # delivered certificate only when its user is that name.
       };
+      # nixpkgs' CoreDNS Deployment, tolerating the control-plane taint too (see `coredns` above).
+      addons.coredns-deploy = lib.mkIf config.services.kubernetes.addons.dns.enable (lib.mkForce coredns);
     };
 
     assertions = [
+      {
+        assertion = flannelBound;
+        message = "nixpkgs' flannel RBAC (services.kubernetes.addonManager.bootstrapAddons.flannel-crb) must bind ClusterRole flannel to the flannel certificate's user (${ids.flannelUser}); is services.kubernetes.flannel enabled on the control plane?";
+      }
       {
         assertion = ids.addonManagerUser == "system:kube-addon-manager";
         message = "the addon-manager certificate's user (${ids.addonManagerUser}) must be system:kube-addon-manager, the subject of nixpkgs' add-on manager RBAC";

@@ -52,6 +52,13 @@ export interface ApiPlan {
   readonly externalAddressAtApply: boolean;
 }
 
+/** SSH jump host for the PKI delivery (description `ssh.bastion`); unset user/port: the hosts' user, port 22. */
+export interface SshBastion {
+  readonly host: string;
+  readonly user?: string;
+  readonly port?: number;
+}
+
 export interface ClusterPlan {
   readonly cluster: string;
   readonly target: Target;
@@ -75,7 +82,7 @@ export interface ClusterPlan {
   readonly etcdMembers: readonly EtcdMember[];
   /** All hosts, by pool (load balancers, etcd, control plane, workers), then index. */
   readonly hosts: readonly HostPlan[];
-  readonly ssh: { readonly user: string; readonly authorizedKeys: readonly string[] };
+  readonly ssh: { readonly user: string; readonly authorizedKeys: readonly string[]; readonly bastion?: SshBastion };
   readonly libvirt?: LibvirtSettings;
   readonly gcp?: GcpSettings;
   readonly pki: PkiSettings;

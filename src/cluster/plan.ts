@@ -93,7 +93,7 @@ export function planCluster(d: Description, sourceFile: string): ClusterPlan {
     },
     etcdMembers,
     hosts,
-    ssh: { user: d.ssh.user, authorizedKeys: d.ssh.authorizedKeys },
+    ssh: { user: d.ssh.user, authorizedKeys: d.ssh.authorizedKeys, ...(d.ssh.bastion ? { bastion: d.ssh.bastion } : {}) },
     ...(d.target === "libvirt" && d.libvirt ? { libvirt: d.libvirt } : {}),
     ...(d.target === "gcp" && d.gcp ? { gcp: d.gcp } : {}),
     pki: d.pki,

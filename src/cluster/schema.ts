@@ -58,6 +58,8 @@ const sshPublicKey = z
     message: 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAAC3Nza... you@laptop"',
   });
 
+const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Unix user name" });
+
 const libvirtSection = z.strictObject({
   /** libvirt connection URI: the local system daemon, or a remote one over SSH. */
   uri: z
@@ -154,8 +156,21 @@ export const descriptionSchema = z.strictObject({
     apiAddress: ipv4.optional(),
   }),
   ssh: z.strictObject({
-    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Unix user name" }).default("root"),
+    user: unixUser.default("root"),
     authorizedKeys: z.array(sshPublicKey),
+    /**
+     * SSH jump host for the PKI delivery (Terraform's SSH client reads no ~/.ssh/config): an address the operator
+     * reaches that can reach the node subnet. Absent: connect straight to the hosts.
+     */
+    bastion: z
+      .strictObject({
+        host: z.string().refine((v) => parseIp(v) !== undefined || (v.length <= 253 && RFC1123_SUBDOMAIN.test(v)), {
+          message: 'must be an IPv4 address or a DNS name, e.g. "bastion.example.net"',
+        }),
+        user: unixUser.optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+      })
+      .optional(),
   }),
   pools: z.strictObject({
     etcd: pool("etcd").optional(),

@@ -1,4 +1,7 @@
-/** Plain Terraform JSON: cdktf's metadata removed, keys in a fixed order. */
+/**
+ * Plain Terraform JSON: cdktf's metadata removed, keys in a fixed order. `stableJson` is the one JSON form of
+ * every generated file (the terranix export, nixos/clusters/<cluster>/outputs.json).
+ */
 
 /** cdktf's metadata key; Terraform ignores it as a comment, terranix knows no such option. */
 export const CDKTF_METADATA_KEY = "//";

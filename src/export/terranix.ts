@@ -3,6 +3,7 @@
  * terranix module. Stacks stay separate (each has its own backend and state), one terranix configuration each.
  */
 import { stableJson, withoutMetadata } from "./terraform-json";
+import { NixApply, NixLambda, NixPath, nixFile } from "../nix/writer";
 import type { OutputFile } from "../postsynth/files";
 import type { SynthesizedStack } from "./manifest";
 
@@ -52,34 +53,27 @@ export function terranixConfig(stackId: string, synthesized: Readonly<Record<str
 export const jsonFileName = (stackId: string): string => `${stackId}.tf.json`;
 export const nixFileName = (stackId: string): string => `${stackId}.nix`;
 
-/** Nix comment lines; the text comes from the plan (relative file names, ids), never from user secrets. */
-function comment(lines: readonly string[]): string {
-  return lines.map((l) => `# ${l.replace(/[\u0000-\u001f]/g, " ")}`.trimEnd()).join("\n");
-}
-
 /** A terranix module (a NixOS-style module function) whose configuration is the stack's JSON. */
 export function terranixModule(stackId: string, header: readonly string[]): string {
   checkStackId(stackId);
-  return `${comment(header)}\n{ ... }:\nbuiltins.fromJSON (builtins.readFile ./${jsonFileName(stackId)})\n`;
+  const json = new NixApply("builtins.readFile", new NixPath(`./${jsonFileName(stackId)}`));
+  return nixFile(header, new NixLambda([], new NixApply("builtins.fromJSON", json)));
 }
 
 /** default.nix of the export: the stack modules by id, and the apply order. */
 export function terranixIndex(stacks: readonly SynthesizedStack[], header: readonly string[]): string {
   for (const s of stacks) checkStackId(s.id);
-  const entries = stacks.map((s) => `    "${s.id}" = ./${nixFileName(s.id)};`);
-  const order = stacks.map((s) => `"${s.id}"`).join(" ");
-  return `${comment([
-    ...header,
-    "Each stack is a terranix configuration of its own (its own backend and state); do not merge them.",
-  ])}
-{
-  stacks = {
-${entries.join("\n")}
-  };
-  # Every stack after the stacks it reads from; destroy in reverse.
-  applyOrder = [ ${order} ];
-}
-`;
+  return nixFile(
+    [
+      ...header,
+      "Each stack is a terranix configuration of its own (its own backend and state); do not merge them.",
+      "applyOrder: every stack after the stacks it reads from; destroy in reverse.",
+    ],
+    {
+      stacks: Object.fromEntries(stacks.map((s) => [s.id, new NixPath(`./${nixFileName(s.id)}`)])),
+      applyOrder: stacks.map((s) => s.id),
+    },
+  );
 }
 
 /** Every file of the export, for stacks given in apply order. */

@@ -3,23 +3,12 @@
  * output as `terraform output -json hosts` prints it, checked against the plan and written in a stable form.
  */
 import type { ClusterPlan } from "../cluster/plan-types";
+import { stableJson } from "../export/terraform-json";
 
 /** What the flake needs of each host: where SSH (deploy-rs) connects. Other fields are kept as they are. */
 export interface HostOutput {
   readonly ssh_address: string;
   readonly [field: string]: unknown;
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value as Record<string, unknown>)
-        .sort()
-        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
 }
 
 /**
@@ -47,5 +36,5 @@ export function outputsFileContent(plan: ClusterPlan, hostsOutput: unknown): str
   if (problems.length > 0) {
     throw new Error(`the compute stack's outputs do not match the description (run \`cdktf deploy compute\` first):\n  - ${problems.join("\n  - ")}`);
   }
-  return `${JSON.stringify(sortKeys(hosts), null, 2)}\n`;
+  return stableJson(hosts);
 }

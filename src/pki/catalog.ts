@@ -43,7 +43,8 @@ export type CertificateScope = "cluster" | "etcd-member" | "kubelet-node";
 /**
  * Which names a certificate carries:
  * - api-server: the in-cluster service names, the first service IP, loopback, every control-plane host
- *   (name, FQDN, address), every API address of the target, and pki.apiDnsName;
+ *   (name, FQDN, address), every API address of the target, the name the target's DNS gives the API address
+ *   (libvirt: LIBVIRT_API_HOSTNAME, short and in the hosts' domain), and pki.apiDnsName;
  * - host: the host's name, FQDN and address;
  * - host-and-loopback: the same plus localhost and 127.0.0.1 (etcd members).
  */
@@ -67,6 +68,17 @@ export type CertificateId =
 
 /** The group whose members may use the whole kubelet API; the Nix side binds it to ClusterRole system:kubelet-api-admin. */
 export const KUBELET_API_ADMINS_GROUP = "kube-apiserver:kubelet-api-admins";
+
+/**
+ * The short name the libvirt network's DNS publishes for the API VIP, as `api` and `api.<network.domain>`
+ * (LibvirtClusterNetwork's apiHostname default; the pki side may not import a target, a test compares them).
+ */
+export const LIBVIRT_API_HOSTNAME = "api";
+
+/** Names the target's own DNS gives the API address; clients that use them must find them in the certificate. */
+export function targetApiDnsNames(plan: Pick<ClusterPlan, "target" | "hostDomain">): string[] {
+  return plan.target === "libvirt" ? [LIBVIRT_API_HOSTNAME, `${LIBVIRT_API_HOSTNAME}.${plan.hostDomain}`] : [];
+}
 
 /** Replaced by the host name in per-host subjects. */
 export const HOST_PLACEHOLDER = "{host}";
@@ -381,6 +393,7 @@ export function subjectAltNames(
           ...kubernetesServiceNames(plan.clusterDomain),
           "localhost",
           ...controlPlane.flatMap((h) => [h.name, h.fqdn]),
+          ...targetApiDnsNames(plan),
           ...(plan.pki.apiDnsName ? [plan.pki.apiDnsName] : []),
         ]),
         ipAddresses: unique([plan.firstServiceIp, "127.0.0.1", ...controlPlane.map((h) => h.address), plan.api.address, ...apiAddresses]),

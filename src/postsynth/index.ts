@@ -6,6 +6,7 @@ import type { ClusterPlan } from "../cluster/plan-types";
 import { exportTerranix } from "../export/step";
 import { nixPostSynthStep } from "../nix/emit";
 import { writeTopologySummary } from "../report/step";
+import { backendCachePostSynthStep } from "./backend-cache";
 
 export interface PostSynthContext {
   readonly plan: ClusterPlan;
@@ -22,7 +23,7 @@ export interface PostSynthContext {
 
 export type PostSynthStep = (context: PostSynthContext) => void;
 
-export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [exportTerranix, nixPostSynthStep, writeTopologySummary];
+export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [backendCachePostSynthStep, exportTerranix, nixPostSynthStep, writeTopologySummary];
 
 export function runPostSynth(context: PostSynthContext): void {
   for (const step of POST_SYNTH_STEPS) step(context);
