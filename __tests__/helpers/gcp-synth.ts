@@ -3,7 +3,9 @@ import { Testing } from "cdktf";
 import type { ClusterPlan } from "../../src/cluster/plan-types";
 import { buildClusterStacks } from "../../stacks/app";
 
-export type Json = Record<string, any>;
+import { named, resourcesOf, type Json } from "./synth-json";
+
+export { named, resourcesOf, type Json };
 
 export interface GcpSynth {
   readonly network: Json;
@@ -22,19 +24,7 @@ export function synthGcp(plan: ClusterPlan): GcpSynth {
   return { network, compute };
 }
 
-/** Every resource of `type`, as [logical id, config] pairs. */
-export function resourcesOf(stack: Json, type: string): Array<[string, Json]> {
-  return Object.entries((stack.resource?.[type] ?? {}) as Record<string, Json>);
-}
 
-/** The resource of `type` whose Compute Engine `name` is `name`, with its logical id; throws if there is none. */
-export function named(stack: Json, type: string, name: string): { id: string; config: Json } {
-  const found = resourcesOf(stack, type).filter(([, config]) => config.name === name);
-  if (found.length !== 1) {
-    throw new Error(`expected one ${type} named "${name}", found ${found.length}: ${resourcesOf(stack, type).map(([, c]) => c.name).join(", ")}`);
-  }
-  return { id: found[0][0], config: found[0][1] };
-}
 
 /** The Terraform expression referring to attribute `attribute` of the resource of `type` named `name`. */
 export function refTo(stack: Json, type: string, name: string, attribute: string): string {

@@ -10,7 +10,9 @@ import type { ClusterPlan } from "../../src/cluster/plan-types";
 import { buildClusterStacks } from "../../stacks/app";
 import { REPO_ROOT } from "./descriptions";
 
-export type Json = Record<string, any>;
+import { named, resourcesOf, type Json } from "./synth-json";
+
+export { named, resourcesOf, type Json };
 
 export interface LibvirtSynth {
   readonly network: Json;
@@ -31,19 +33,7 @@ export function synthLibvirt(plan: ClusterPlan): LibvirtSynth {
   }
 }
 
-/** Every resource of `type`, as [logical id, config] pairs. */
-export function resourcesOf(stack: Json, type: string): Array<[string, Json]> {
-  return Object.entries((stack.resource?.[type] ?? {}) as Record<string, Json>);
-}
 
-/** The one resource of `type` whose `name` attribute is `name`; throws unless there is exactly one. */
-export function named(stack: Json, type: string, name: string): { id: string; config: Json } {
-  const found = resourcesOf(stack, type).filter(([, config]) => config.name === name);
-  if (found.length !== 1) {
-    throw new Error(`expected one ${type} named "${name}", found ${found.length}: ${resourcesOf(stack, type).map(([, c]) => c.name).join(", ")}`);
-  }
-  return { id: found[0][0], config: found[0][1] };
-}
 
 /** The Terraform expression for `attribute` of the `type` resource with logical id `id`. */
 export function ref(type: string, id: string, attribute: string): string {

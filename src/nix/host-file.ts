@@ -78,17 +78,22 @@ function etcdFacts(plan: ClusterPlan): NixAttrs {
   };
 }
 
+/** The `cluster` attribute of the index and of every host file. */
+export function clusterIdentity(plan: ClusterPlan): NixAttrs {
+  return {
+    name: plan.cluster,
+    target: plan.target,
+    topology: plan.topology,
+    sourceFile: plan.sourceFile,
+    kubernetesVersion: plan.kubernetesVersion,
+  };
+}
+
 /** The attribute set written to nixos/clusters/<cluster>/hosts/<host>.nix. */
 export function hostFileValue(plan: ClusterPlan, host: HostPlan): NixAttrs {
   const needsApi = host.runsControlPlane || host.runsKubelet || host.runsLoadBalancer || vipHolders(plan).includes(host);
   return {
-    cluster: {
-      name: plan.cluster,
-      target: plan.target,
-      topology: plan.topology,
-      sourceFile: plan.sourceFile,
-      kubernetesVersion: plan.kubernetesVersion,
-    },
+    cluster: clusterIdentity(plan),
     host: {
       name: host.name,
       fqdn: host.fqdn,

@@ -3,7 +3,7 @@
  * deploy order and their files, and what the flake needs to build images and deploy-rs nodes.
  */
 import type { ClusterPlan } from "../cluster/plan-types";
-import { outputsCommand } from "./host-file";
+import { clusterIdentity, outputsCommand } from "./host-file";
 import { NixPath, type NixAttrs } from "./writer";
 
 /** The flake's folder, relative to the repository root. */
@@ -24,13 +24,7 @@ export const OUTPUTS_FILE = "outputs.json";
 
 export function indexFileValue(plan: ClusterPlan): NixAttrs {
   return {
-    cluster: {
-      name: plan.cluster,
-      target: plan.target,
-      topology: plan.topology,
-      sourceFile: plan.sourceFile,
-      kubernetesVersion: plan.kubernetesVersion,
-    },
+    cluster: clusterIdentity(plan),
     // Plan order (load balancers, etcd, control plane, workers): the order deploy-rs visits them.
     hosts: plan.hosts.map((h) => h.name),
     hostFiles: Object.fromEntries(plan.hosts.map((h) => [h.name, new NixPath(`./hosts/${hostFileName(h.name)}`)])),
