@@ -285,8 +285,8 @@ describe("libvirt target, description settings", () => {
   });
 });
 
-describe("README: libvirt re-imaging addresses", () => {
-  const doc = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+describe("docs/day-2.md: libvirt re-imaging addresses", () => {
+  const doc = readFileSync(path.join(REPO_ROOT, "docs", "day-2.md"), "utf8");
   const documented = [...doc.matchAll(/libvirt_(?:volume|domain)\.compute_[A-Za-z0-9_-]+/g)].map((m) => m[0]);
   const synthesized = EXAMPLES.map((e) => ({ expected: e, addresses: resourceAddresses(synthLibvirt(loadCluster(e.file, REPO_ROOT).plan).compute) }));
 

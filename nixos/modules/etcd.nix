@@ -30,7 +30,7 @@ in
       initialAdvertisePeerUrls = [ self.peerUrl ];
       initialCluster = map (m: "${m.name}=${m.peerUrl}") members;
       # Only read when the data directory is empty. A member added to a running cluster must start with
-      # "existing" instead: see README.md, "Changing etcd or control-plane membership" for the join file read below.
+      # "existing" instead: see docs/day-2.md, "Changing etcd or control-plane membership" for the join file read below.
       initialClusterState = "new";
       # Unique per cluster, so members of two clusters can never join each other.
       initialClusterToken = "${h.cluster.name}-etcd";

@@ -1,6 +1,6 @@
 /**
  * The cluster description: its shape, types and defaults (zod). Cross-field rules live in validate.ts.
- * Every default here is listed in the README's description reference.
+ * Every default here is listed in docs/description.md.
  */
 import { z } from "zod";
 import { parseCidr, parseIp } from "./ipv4";
