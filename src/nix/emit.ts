@@ -23,7 +23,9 @@ export function generatedNixFiles(plan: ClusterPlan): OutputFile[] {
   const hosts = plan.hosts.map((host) => ({ path: `hosts/${hostFileName(host.name)}`, content: nixFile(header, hostFileValue(plan, host)) }));
   const index = { path: "default.nix", content: nixFile(header, indexFileValue(plan)) };
   // How the libvirt network is (to be) created; the next synth keeps it (src/cluster/committed-network.ts).
-  const network = plan.libvirtNetwork ? [{ path: LIBVIRT_NETWORK_RECORD_FILE, content: `${JSON.stringify(plan.libvirtNetwork.record, null, 2)}\n` }] : [];
+  const network = plan.libvirtNetwork
+    ? [{ path: LIBVIRT_NETWORK_RECORD_FILE, content: `${JSON.stringify({ "//": generatedHeader(plan), ...plan.libvirtNetwork.record }, null, 2)}\n` }]
+    : [];
   return [index, ...network, ...hosts];
 }
 
