@@ -1,7 +1,7 @@
 /** The cluster's libvirt NAT network: node subnet, DHCP (reservations come from the domains), local DNS. */
 import { Construct } from "constructs";
 import { Network } from "../../.gen/providers/libvirt/network";
-import { cidrHost, contains, parseCidr, parseIp } from "../../src/cluster/ipv4";
+import { broadcast, cidrHost, contains, parseCidr, parseIp } from "../../src/cluster/ipv4";
 import { BRIDGE_NAME, type DhcpRange } from "../../src/cluster/libvirt-network";
 import { RFC1123_LABEL } from "../../src/cluster/schema";
 import { dynamicRangeXslt } from "./dhcp-range";
@@ -96,8 +96,8 @@ export class LibvirtClusterNetwork extends Construct {
     if (props.dynamicRange) {
       const reserved = new Map([...seenAddresses].map(([address, name]) => [parseIp(address)!, name]));
       const [start, end] = [parseIp(props.dynamicRange.start), parseIp(props.dynamicRange.end)];
-      if (start === undefined || end === undefined || !contains(cidr, start) || !contains(cidr, end) || start > end || start <= parseIp(gateway)!) {
-        throw new Error(`LibvirtClusterNetwork "${id}": dynamicRange ${props.dynamicRange.start} to ${props.dynamicRange.end} is not a range inside ${props.cidr} above the gateway`);
+      if (start === undefined || end === undefined || !contains(cidr, start) || end >= broadcast(cidr) || start > end || start <= parseIp(gateway)!) {
+        throw new Error(`LibvirtClusterNetwork "${id}": dynamicRange ${props.dynamicRange.start} to ${props.dynamicRange.end} is not a range inside ${props.cidr} above the gateway and below the broadcast address`);
       }
       for (const [address, name] of reserved) {
         if (address >= start && address <= end) throw new Error(`LibvirtClusterNetwork "${id}": "${name}" has an address inside dynamicRange ${props.dynamicRange.start} to ${props.dynamicRange.end}`);
