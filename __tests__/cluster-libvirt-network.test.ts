@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
+import { makeWorkingCopy, runApp } from "../bench/workcopy";
 import { readCommittedNetwork } from "../src/cluster/committed-network";
 import { parseIp } from "../src/cluster/ipv4";
 import { bridgeNameFor, BRIDGE_NAME, plannedDynamicRange, type CommittedNetwork } from "../src/cluster/libvirt-network";
@@ -281,5 +282,32 @@ describe("validation of the bridge and the range", () => {
     expect(problems((d) => (d.libvirt.network = { dynamicRange: "10.242.0.200-10.242.0.250" }))).toContain(
       'libvirt.network.dynamicRange: must be { start: <address>, end: <address> } inside network.nodeCidr, or "whole-subnet"',
     );
+  });
+});
+
+describe("main.ts on a checkout whose local cluster files predate the record (an upgraded existing cluster)", () => {
+  jest.setTimeout(120_000);
+  const copy = mkdtempSync(path.join(tmpdir(), "network-upgrade-"));
+  afterAll(() => rmSync(copy, { recursive: true, force: true }));
+
+  it("keeps the network, warns once on stderr, writes the record, and is quiet on the next synth", async () => {
+    makeWorkingCopy(copy);
+    rmSync(path.join(copy, "nixos/clusters/local/libvirt-network.json"));
+    const first = await runApp(copy, { cluster: "clusters/local.yaml" });
+    expect(first.status).toBe(0);
+    expect(first.stderr).toContain(
+      "warning: clusters/local.yaml: libvirt.network: nixos/clusters/local/default.nix predates per-cluster bridges and DHCP ranges, so this cluster's network keeps libvirt's defaults",
+    );
+    const network = JSON.parse(readFileSync(path.join(copy, "cdktf.out/stacks/network/cdk.tf.json"), "utf8")) as Json;
+    const [, config] = resourcesOf(network, "libvirt_network")[0];
+    expect(config).not.toHaveProperty("bridge");
+    expect(config).not.toHaveProperty("xml");
+    // The record written is the committed one, byte for byte.
+    expect(readFileSync(path.join(copy, "nixos/clusters/local/libvirt-network.json"), "utf8")).toBe(
+      readFileSync(path.join(REPO_ROOT, "nixos/clusters/local/libvirt-network.json"), "utf8"),
+    );
+    const second = await runApp(copy, { cluster: "clusters/local.yaml" });
+    expect(second.status).toBe(0);
+    expect(second.stderr).not.toContain("libvirt.network");
   });
 });
