@@ -13,7 +13,7 @@ import { evalError, evalJson, nixPathLiteral, REPO } from "./nix/eval";
 import { nixString } from "../src/nix/writer";
 
 const STAND_IN = path.join(REPO, "__tests__/nix/flake-stand-in.nix");
-const PLANS: ClusterPlan[] = ["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml"].map((f) => loadCluster(f, REPO).plan);
+const PLANS: ClusterPlan[] = ["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml", "clusters/laptop.yaml"].map((f) => loadCluster(f, REPO).plan);
 const NODE_NAMES = PLANS.flatMap((p) => p.hosts.map((h) => `${p.cluster}-${h.name}`)).sort();
 
 interface Node {
@@ -131,6 +131,8 @@ it("names the host and the command when the saved outputs predate a new host", (
 
 it("checks (deployChecks) every cluster whose deploy addresses are known", () => {
   expect(flake<string[]>("f: f.checks", { clustersDir: path.join(work, "clusters") })).toEqual([
+    "laptop-deploy-activate",
+    "laptop-deploy-schema",
     "local-deploy-activate",
     "local-deploy-schema",
     "local-stacked-deploy-activate",
@@ -141,7 +143,7 @@ it("checks (deployChecks) every cluster whose deploy addresses are known", () =>
 });
 
 it("builds a base image per cluster, libvirt-image / gce-image for the default clusters, and exposes deploy-rs", () => {
-  expect(flake<string[]>("f: f.packages")).toEqual(["deploy-rs", "gce-image", "gcp-image", "libvirt-image", "local-image", "local-stacked-image"]);
+  expect(flake<string[]>("f: f.packages")).toEqual(["deploy-rs", "gce-image", "gcp-image", "laptop-image", "libvirt-image", "local-image", "local-stacked-image"]);
 });
 
 it("refuses a Kubernetes version other than the pinned nixpkgs', saying what to change", () => {

@@ -1,6 +1,7 @@
 /** Cross-field rules of a parsed description. Each finding names the field, the value and the fix. */
 import { cidrSize, formatIp, hostNumber, overlaps, parseCidr, parseIp, contains } from "./ipv4";
 import { DEFAULT_API_HOST_NUMBER, layoutHosts } from "./layout";
+import { resolveLibvirtNetwork, type CommittedNetwork } from "./libvirt-network";
 import { RFC1123_LABEL, type Description } from "./schema";
 
 export interface Finding {
@@ -17,8 +18,15 @@ export function etcdMemberCount(d: Description): number {
   return d.topology === "stacked" ? d.pools.controlPlane.count : (d.pools.etcd?.count ?? 0);
 }
 
-export function validateDescription(d: Description): Finding[] {
-  return [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d)];
+/**
+ * Every rule; `committed` is what the repository remembers of the cluster's libvirt network (its bridge and
+ * DHCP range are checked as they will be, see libvirt-network.ts).
+ */
+export function validateDescription(d: Description, committed: CommittedNetwork = { kind: "none" }): Finding[] {
+  const base = [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d)];
+  // The range checks need a valid subnet and hosts inside it.
+  const network = d.target === "libvirt" && d.libvirt && !base.some((f) => f.severity === "error") ? resolveLibvirtNetwork(d, committed).findings : [];
+  return [...base, ...network];
 }
 
 function checkPki(d: Description): Finding[] {

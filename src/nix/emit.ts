@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { LIBVIRT_NETWORK_RECORD_FILE } from "../cluster/libvirt-network";
 import type { ClusterPlan } from "../cluster/plan-types";
 import { replaceDirectory, type OutputFile } from "../postsynth/files";
 import type { PostSynthStep } from "../postsynth";
@@ -21,7 +22,11 @@ export function generatedNixFiles(plan: ClusterPlan): OutputFile[] {
   const header = [generatedHeader(plan)];
   const hosts = plan.hosts.map((host) => ({ path: `hosts/${hostFileName(host.name)}`, content: nixFile(header, hostFileValue(plan, host)) }));
   const index = { path: "default.nix", content: nixFile(header, indexFileValue(plan)) };
-  return [index, ...hosts];
+  // How the libvirt network is (to be) created; the next synth keeps it (src/cluster/committed-network.ts).
+  const network = plan.libvirtNetwork
+    ? [{ path: LIBVIRT_NETWORK_RECORD_FILE, content: `${JSON.stringify({ "//": generatedHeader(plan), ...plan.libvirtNetwork.record }, null, 2)}\n` }]
+    : [];
+  return [index, ...network, ...hosts];
 }
 
 /**
