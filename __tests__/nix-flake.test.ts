@@ -139,12 +139,14 @@ it("names the host and the command when the saved outputs predate a new host", (
   expect(message).toContain("npm run outputs -- clusters/gcp.yaml");
 });
 
-it("checks (deployChecks) every cluster whose deploy addresses are known", () => {
+it("checks (deployChecks) every cluster whose deploy addresses are known, and has the NixOS VM tests", () => {
   expect(flake<string[]>("f: f.checks", { clustersDir: path.join(work, "clusters") })).toEqual([
     "local-deploy-activate",
     "local-deploy-schema",
     "local-stacked-deploy-activate",
     "local-stacked-deploy-schema",
+    "vm-external",
+    "vm-stacked",
   ]);
   saveGcpOutputs(gcp.hosts.map((h) => h.name));
   expect(flake<string[]>("f: f.checks", { clustersDir: path.join(work, "clusters") })).toContain("gcp-deploy-schema");

@@ -6,7 +6,8 @@
 #   one cluster with scripts/deploy-cluster.sh <cluster> (never touches another cluster);
 # - checks: deploy-rs' deployChecks per cluster whose deploy addresses are known, named <cluster>-deploy-schema
 #   and <cluster>-deploy-activate, so scripts/deploy-cluster.sh builds one cluster's checks and runs deploy-rs
-#   with --skip-checks (its own `nix flake check` would evaluate and build every cluster);
+#   with --skip-checks (its own `nix flake check` would evaluate and build every cluster, VM tests included);
+#   and the NixOS VM tests vm-stacked and vm-external (nixos/tests);
 # - packages: per cluster "<cluster>-image" (libvirt: qcow2, BIOS; gcp: GCE tarball, UEFI) with the cluster's
 #   SSH keys, plus libvirt-image / gce-image for the default clusters, and deploy-rs itself.
 {
@@ -151,9 +152,11 @@ in
 {
   inherit nixosConfigurations deploy;
 
-  checks.${system} = builtins.listToAttrs (
-    builtins.concatMap clusterChecks (builtins.filter (cluster: cluster.deployable) clusterList)
-  );
+  # deploy-rs' checks per deployable cluster, and the NixOS VM tests (nixos/tests: vm-stacked, vm-external; they need
+  # KVM to build, see docs/nixos.md).
+  checks.${system} =
+    builtins.listToAttrs (builtins.concatMap clusterChecks (builtins.filter (cluster: cluster.deployable) clusterList))
+    // import ../tests { inherit pkgs; };
 
   packages.${system} =
     clusterImages
