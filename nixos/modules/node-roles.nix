@@ -28,7 +28,8 @@ let
   };
   labelPatch = builtins.toJSON { metadata.labels.${roles.controlPlaneLabel} = ""; };
   staleTaint = builtins.toJSON roles.staleTaint;
-  stamp = "/var/lib/k8s-node-roles/stale-unschedulable-taint-removed";
+  # In the unit's StateDirectory (systemd sets STATE_DIRECTORY; the fallback is the same directory).
+  stamp = "\${STATE_DIRECTORY:-/var/lib/k8s-node-roles}/stale-unschedulable-taint-removed";
 in
 {
   config = lib.mkIf h.host.runsControlPlane {
@@ -89,7 +90,7 @@ in
           echo "node ${h.host.name} is not registered or the node-labeler RBAC is not applied yet; retrying in 5 s" >&2
           sleep 5
         done
-        if [ ! -e ${stamp} ]; then
+        if [ ! -e "${stamp}" ]; then
           until nodes=$(kubectl get nodes -o json); do
             echo "cannot list the nodes yet; retrying in 5 s" >&2
             sleep 5
@@ -101,7 +102,7 @@ in
             kubectl patch node "$node" --type=json \
               -p "[{\"op\":\"test\",\"path\":\"/spec/taints/$index\",\"value\":$(jq -c . <<<${lib.escapeShellArg staleTaint})},{\"op\":\"remove\",\"path\":\"/spec/taints/$index\"}]"
           done
-          touch ${stamp}
+          touch "${stamp}"
         fi
       '';
       serviceConfig = {
