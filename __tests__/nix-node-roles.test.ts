@@ -26,7 +26,11 @@ function renderedScript(): string {
 
 const CP_TAINT = { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" };
 const STALE = { key: "unschedulable", value: "true", effect: "NoSchedule" };
-const node = (name: string, taints: object[]) => ({ metadata: { name, labels: { "kubernetes.io/hostname": name } }, spec: { taints } });
+interface Node {
+  metadata: { name: string; labels: Record<string, string> };
+  spec: { taints: object[] };
+}
+const node = (name: string, taints: object[]): Node => ({ metadata: { name, labels: { "kubernetes.io/hostname": name } }, spec: { taints } });
 
 let work: string;
 let env: NodeJS.ProcessEnv;
@@ -47,7 +51,7 @@ beforeEach(() => {
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
 const writeNodes = (items: object[]) => writeFileSync(env.FAKE_NODES!, JSON.stringify({ items }));
-const readNodes = () => JSON.parse(readFileSync(env.FAKE_NODES!, "utf8")).items as ReturnType<typeof node>[];
+const readNodes = () => JSON.parse(readFileSync(env.FAKE_NODES!, "utf8")).items as Node[];
 // As NixOS runs a unit's script: bash with errexit (the script adds nounset and pipefail).
 const run = () => spawnSync("bash", ["-e", path.join(work, "script.sh")], { env, encoding: "utf8", timeout: 20_000 });
 
