@@ -6,10 +6,10 @@
  * - its VMs are built from the same role modules as the flake's real hosts, each from its own generated host file,
  *   with the test-only parameters docs/nixos.md lists (eth1, static planned address, PKI by activation), and the test
  *   script's facts (which hosts are etcd, control plane, workers, balancers; the VIP; the cluster domain) match the
- *   plan.
+ *   plan, and the script passes pyflakes (as nixpkgs' test driver lints it; with the driver's globals declared).
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { loadCluster } from "../src/cluster/load";
@@ -91,6 +91,11 @@ describe("make-pki.sh over the external-etcd test's pki-spec.json (real openssl)
     expect(readFileSync(path.join(out, "hosts", "lb-1.tsv"), "utf8")).toBe("");
   });
 
+  it("holds the admin certificate the test's kubeconfig uses (nixos/tests/node.nix: certs/admin.{crt,key})", () => {
+    expect(readFileSync(path.join(out, "certs", "admin.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
+    expect(readFileSync(path.join(out, "certs", "admin.key"), "utf8")).toContain("PRIVATE KEY");
+  });
+
   it("pairs the service-account keys and writes the encryption configuration with a fresh 32-byte key", () => {
     const fromPrivate = openssl("pkey", "-in", path.join(out, "sa.key"), "-pubout");
     expect(fromPrivate).toBe(readFileSync(path.join(out, "sa.pub"), "utf8"));
@@ -163,5 +168,20 @@ describe("VM nodes are built like the real hosts", () => {
       failoverSeconds: 90,
     });
     expect(facts.etcdctl).toHaveLength(names((h) => h.runsEtcd).length);
+  });
+
+  it.each(NAMES)("%s: the test script passes pyflakes (the driver's globals declared)", (name) => {
+    const plan = planOf(name);
+    const dir = mkdtempSync(path.join(tmpdir(), "vm-test-script-"));
+    try {
+      const file = path.join(dir, "test_script.py");
+      const prelude = ["from typing import Any", "machines: list = []", "start_all: Any = None", "subtest: Any = None", ""].join("\n");
+      writeFileSync(file, prelude + tests[plan.cluster].testScript);
+      const result = spawnSync("pyflakes3", [file], { encoding: "utf8" });
+      if (result.error) throw new Error(`pyflakes3 is needed (Debian package pyflakes3, installed by .ci/run): ${result.error.message}`);
+      expect({ status: result.status, output: result.stdout + result.stderr }).toEqual({ status: 0, output: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
