@@ -87,6 +87,7 @@ let
         if builtins.isAttrs value && builtins.isAttrs (lhs.${name} or null) then recursiveUpdate lhs.${name} value else value
       ) rhs;
     concatMapStringsSep = separator: f: list: builtins.concatStringsSep separator (map f list);
+    escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
     mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
     filter = builtins.filter;
     findFirst =
@@ -119,6 +120,8 @@ let
       addons.dns.enable = true;
     };
     services.etcd.enable = false;
+    # The project's own parameter (nixos/modules/node-network.nix) at its default.
+    k8sNixos.nodeInterface = null;
     users.users = { };
     users.groups = { };
   };
@@ -248,9 +251,11 @@ let
     let
       imported = import file;
       module = if builtins.isFunction imported then imported args else imported;
+      # `options`: the project's own module parameters (nixos/modules/node-network.nix), not nixpkgs option paths.
       allowed = [
         "config"
         "imports"
+        "options"
       ];
       extra = builtins.filter (key: !(builtins.elem key allowed)) (builtins.attrNames module);
       imports = module.imports or [ ];

@@ -157,13 +157,24 @@ const backendSection = z
   ])
   .prefault({ type: "local" });
 
+/**
+ * The first Kubernetes minor the NixOS side cannot run: 1.35 removed the kubelet flag --pod-infra-container-image,
+ * which nixpkgs' kubelet module passes. The same gate is nixos/lib/kubernetes-version.nix's firstUnsupported.
+ */
+export const FIRST_UNSUPPORTED_MINOR = 35;
+
 export const descriptionSchema = z.strictObject({
   name: label("name"),
   target: z.enum(["libvirt", "gcp"]),
   topology: z.enum(["external-etcd", "stacked"]).default("external-etcd"),
   kubernetes: z.strictObject({
     /** Kubernetes minor version, e.g. "1.33"; must match the pinned nixpkgs' Kubernetes. */
-    version: z.string().regex(/^1\.\d{1,2}$/, { message: 'must be a Kubernetes minor version such as "1.33"' }),
+    version: z
+      .string()
+      .regex(/^1\.\d{1,2}$/, { message: 'must be a Kubernetes minor version such as "1.33"' })
+      .refine((v) => Number(v.split(".")[1]) < FIRST_UNSUPPORTED_MINOR, {
+        message: `Kubernetes 1.${FIRST_UNSUPPORTED_MINOR} removed the kubelet flag --pod-infra-container-image, which nixpkgs' kubelet module (NixOS 25.11) still passes, so its kubelets would not start; use "1.34" until the project handles it (nixos/lib/kubernetes-version.nix)`,
+      }),
     clusterDomain: dnsDomain("clusterDomain").default("cluster.local"),
     podCidr: cidr.default("10.200.0.0/16"),
     nodePodCidrPrefix: z.number().int().min(16).max(28).default(24),

@@ -63,6 +63,16 @@ function checkTargetAndTopology(d: Description): Finding[] {
   } else if (members > 0 && members % 2 === 0) {
     findings.push(warning(membersField, `got ${members} etcd members: an even count tolerates no more member failures (${Math.floor((members - 1) / 2)}) than ${members - 1} members would, and needs a larger quorum; use an odd count`));
   }
+  // Control-plane nodes always register with node-role.kubernetes.io/control-plane:NoSchedule (as kubeadm's do), so
+  // only workers take pods without a toleration.
+  if ((d.pools.worker?.count ?? 0) === 0 && d.pools.controlPlane.count > 0) {
+    findings.push(
+      error(
+        "pools.worker.count",
+        `got ${d.pools.worker === undefined ? "no worker pool" : "0"}: no node would schedule ordinary pods (control-plane nodes carry the taint node-role.kubernetes.io/control-plane:NoSchedule, so every pod without a toleration stays Pending); add pools.worker with count of at least 1`,
+      ),
+    );
+  }
   const lbCount = d.pools.loadBalancer?.count ?? 0;
   if (d.target === "gcp" && lbCount > 0) {
     findings.push(error("pools.loadBalancer", `got ${lbCount} load-balancer hosts, but the load-balancer role exists only on libvirt; on GCP the cloud load balancers serve the API: remove pools.loadBalancer`));
