@@ -318,7 +318,7 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
       expect(Object.keys(provisioners[provisioners.length - 1])).toEqual(["remote-exec"]);
       expect(provisioners.slice(1, -1).every((x) => x.file && String(x.file.destination).startsWith("/run/k8s-pki-staging/"))).toBe(true);
       const install = (provisioners[provisioners.length - 1]["remote-exec"].inline as string[]).join("\n");
-      const restarted = [...install.matchAll(/then restart ([a-z-]+); fi/g)].map((m) => m[1]).sort();
+      const restarted = [...install.matchAll(/then restart ([a-z-]+);/g)].map((m) => m[1]).sort();
       expect([h.name, restarted]).toEqual([h.name, sorted([...new Set(h.roles.flatMap((r) => unitsByRole[r] ?? []))])]);
       for (const staged of Object.keys(deliveredFiles(synth.json, h.name))) expect(install).toContain(`put '${staged}' '${PKI_DIR}/`);
     }
