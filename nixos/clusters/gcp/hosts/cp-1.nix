@@ -126,6 +126,7 @@
       kubeletKey = "/var/lib/kubernetes/pki/kubelet.key";
       kubernetesCaCert = "/var/lib/kubernetes/pki/ca.crt";
       kubernetesCaKey = "/var/lib/kubernetes/pki/ca.key";
+      kubernetesCaSigningCert = "/var/lib/kubernetes/pki/ca-signing.crt";
       schedulerCert = "/var/lib/kubernetes/pki/scheduler.crt";
       schedulerKey = "/var/lib/kubernetes/pki/scheduler.key";
       serviceAccountKey = "/var/lib/kubernetes/pki/sa.key";
