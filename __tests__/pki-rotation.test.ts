@@ -41,7 +41,6 @@ function named(json: Json, type: string, stem: string): string {
   if (found.length !== 1) throw new Error(`expected one ${type} named ${stem}, found ${found.join(", ") || "none"}`);
   return `${type}.${found[0]}`;
 }
-const has = (json: Json, type: string, stem: string) => Object.keys(resources(json, type)).some((n) => new RegExp(`^(pki_)?${stem}_[0-9A-F]{8}$`).test(n));
 
 /**
  * What applying `after` to a state made from `before` does: `moved` blocks of `after` rename addresses first (as
