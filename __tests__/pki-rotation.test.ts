@@ -10,7 +10,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { loadCluster } from "../src/cluster/load";
+import { stringify } from "yaml";
+import { loadCluster, parseDescription } from "../src/cluster/load";
 import type { ClusterPlan } from "../src/cluster/plan-types";
 import { changed, planFromObject, problemsOf, REPO_ROOT } from "./helpers/descriptions";
 import { haveCommand } from "./helpers/netns";
@@ -302,6 +303,12 @@ describe("pki.rotation in the description", () => {
     expect(withRotation({ etcd: "trust", "service-account": "drop" })).toBe("");
     expect(withRotation({ etcd: "rotate" })).toMatch(/pki\.rotation\.etcd.*"trust" \(old \+ new trusted everywhere\), "reissue"/s);
     expect(withRotation({ ssh: "trust" })).toMatch(/pki\.rotation.*ssh/s);
+  });
+
+  it("warns while pki.protectAuthorities is off", () => {
+    const { warnings } = parseDescription(stringify(changed(FILE, (d) => (d.pki = { protectAuthorities: false }))), FILE);
+    expect(warnings).toEqual([expect.objectContaining({ path: "pki.protectAuthorities", message: expect.stringMatching(/^false: nothing keeps a plan from destroying the cluster's CAs/) })]);
+    expect(parseDescription(stringify(changed(FILE, () => undefined)), FILE).warnings.filter((w) => w.path.startsWith("pki"))).toEqual([]);
   });
 });
 
