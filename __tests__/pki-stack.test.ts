@@ -322,6 +322,12 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
       const restarted = [...install.matchAll(/then restart ([a-z-]+);/g)].map((m) => m[1]).sort();
       expect([h.name, restarted]).toEqual([h.name, sorted([...new Set(h.roles.flatMap((r) => unitsByRole[r] ?? []))])]);
       for (const staged of Object.keys(deliveredFiles(synth.json, h.name))) expect(install).toContain(`put '${staged}' '${PKI_DIR}/`);
+      // The health gates are health.sh's checks, embedded in the delivered script; the restart record is written first.
+      expect([h.name, install.includes('await_healthy "$1" etcd-member')]).toEqual([h.name, h.runsEtcd]);
+      expect([h.name, install.includes('await_healthy "$1" apiserver')]).toEqual([h.name, h.runsControlPlane]);
+      expect([h.name, install.includes("k8s_healthy() {")]).toEqual([h.name, h.runsEtcd || h.runsControlPlane]);
+      expect(install.indexOf("\nwrite_record\n")).toBeLessThan(install.indexOf("\nput "));
+      expect(install).toContain("record='/var/lib/k8s-pki/restart-owed'");
     }
   });
 
