@@ -418,3 +418,23 @@ describe("install script: restarts owed across failed, killed and repeated runs"
     expect(script.join("\n")).toContain('await_healthy "$1" apiserver');
   });
 });
+
+describe("install script: a login user other than root", () => {
+  it("records, installs, restarts and gates through sudo -n, and completes a failed run the same way", () => {
+    // stand-in sudo: checks -n (never prompts) and runs the command; every privileged step goes through it.
+    tool("sudo", `#!/bin/sh\n[ "$1" = -n ] || { echo "sudo without -n" >&2; exit 1; }\nshift\necho "sudo $1" >> "$EVENT_LOG.sudo"\nexec "$@"\n`);
+    options = { ...options, sshUser: "ops", healthTimeoutSeconds: 1 };
+    const SERVICES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-addon-manager", "kubelet", "kube-proxy", "flannel"].map((u) => `${u}.service`);
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    unhealthyFor(6443, "never");
+    const failed = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(failed.status).not.toBe(0);
+    expect(readFileSync(path.join(options.destDir!, RESTART_RECORD), "utf8")).toBe(SERVICES.slice(1).map((s) => s.replace(".service", "")).join("\n") + "\n");
+    unhealthyFor(6443, 0);
+    const completed = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(completed.status).toBe(0);
+    expect(completed.restarted).toEqual(SERVICES.slice(1));
+    const sudoed = new Set(readFileSync(path.join(root, "events.log.sudo"), "utf8").trim().split("\n"));
+    for (const verb of ["install", "cmp", "mv", "tee", "sync", "chmod", "cat", "rm", "systemctl", "curl"]) expect([verb, sudoed.has(`sudo ${verb}`)]).toEqual([verb, true]);
+  });
+});
