@@ -63,7 +63,7 @@ it("writes one file per host and the index, under clusters/<cluster>", () => {
   const nixos = path.join(work, "nixos");
   writeClusterNixFiles(nixos, local());
   expect(Object.keys(snapshot(nixos)).sort()).toEqual(
-    ["default.nix", ...local().hosts.map((h) => `hosts/${h.name}.nix`)].map((f) => `clusters/local/${f}`).sort(),
+    ["default.nix", "machines.json", ...local().hosts.map((h) => `hosts/${h.name}.nix`)].map((f) => `clusters/local/${f}`).sort(),
   );
 });
 

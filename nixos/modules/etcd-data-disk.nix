@@ -7,7 +7,6 @@
 #   - no etcd without the disk: etcd requires the mount (RequiresMountsFor), and its pre-start check refuses a data
 #     directory that is not the mounted data disk, and a member whose data is gone (etcd-data-check below).
 {
-  config,
   lib,
   pkgs,
   hostFile,
@@ -17,7 +16,8 @@ let
   h = hostFile;
   disk = if h.etcd == null then null else h.etcd.dataDisk or null;
   enabled = h.host.runsEtcd && disk != null;
-  dataDir = config.services.etcd.dataDir;
+  # Also on hosts without a data disk: an attribute name (fileSystems.<dataDir>) must evaluate everywhere.
+  dataDir = if disk == null then "/var/lib/etcd" else disk.dataDir;
   files = h.pki.files;
   # On the root disk, outside the data directory: "this host has been an etcd member with data". Written at every
   # start that finds data; read when the data directory is empty.
@@ -36,10 +36,10 @@ let
   # Runs as root before etcd (ExecStartPre with "+").
   checkScript = pkgs.writeShellScript "etcd-data-check" ''
     set -eu
-    export PATH=${lib.makeBinPath [ pkgs.util-linux pkgs.coreutils config.services.etcd.package ]}
+    export PATH=${lib.makeBinPath [ pkgs.util-linux pkgs.coreutils pkgs.etcd ]}
     dir=${lib.escapeShellArg dataDir}
     member=${lib.escapeShellArg h.host.name}
-    identity=${lib.escapeShellArg "${config.services.etcd.initialClusterToken} ${h.host.name}"}
+    identity=${lib.escapeShellArg "cluster ${h.cluster.name} member ${h.host.name}"}
     marker=${rootMarker}
     fail() {
       echo "etcd-data-check: $*" >&2
@@ -80,6 +80,9 @@ let
 in
 {
   config = lib.mkIf enabled {
+    # The same directory as nixos/modules/etcd.nix sets; two different values fail the evaluation.
+    services.etcd.dataDir = dataDir;
+
     fileSystems.${dataDir} = {
       device = disk.device;
       fsType = "ext4";

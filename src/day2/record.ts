@@ -29,6 +29,8 @@ export interface MachineRecordHost {
 }
 
 export interface MachineRecord {
+  /** "by cdktf synth from <description>; do not edit" (JSON has no comments). */
+  readonly generated: string;
   readonly version: number;
   readonly cluster: string;
   readonly target: ClusterPlan["target"];
@@ -67,6 +69,7 @@ export function recordHost(host: HostPlan, image: string | null): MachineRecordH
 export function machineRecord(plan: ClusterPlan, images: Readonly<Record<string, string | null>> = {}): MachineRecord {
   const described = describedImage(plan);
   return {
+    generated: `by cdktf synth from ${plan.sourceFile}; do not edit`,
     version: MACHINE_RECORD_VERSION,
     cluster: plan.cluster,
     target: plan.target,
