@@ -35,8 +35,8 @@ export const REMOVE_GRAPHICS_AND_NAME_DATA_DISK_XSLT = `<?xml version="1.0" enco
     </xsl:copy>
   </xsl:template>
   <xsl:template match="/domain/devices/graphics"/>
-  <xsl:template match="/domain/devices/disk[@device='disk'][2]/serial"/>
-  <xsl:template match="/domain/devices/disk[@device='disk'][2]">
+  <xsl:template match="/domain/devices/disk[not(@device) or @device='disk'][2]/serial"/>
+  <xsl:template match="/domain/devices/disk[not(@device) or @device='disk'][2]">
     <xsl:copy>
       <xsl:apply-templates select="@*|node()"/>
       <serial>etcd-data</serial>

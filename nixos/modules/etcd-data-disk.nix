@@ -25,7 +25,6 @@ let
   otherMembers = lib.filter (m: m.name != h.host.name) h.etcd.members;
   deviceUnit = "${lib.replaceStrings [ "/" "-" ] [ "-" "\\x2d" ] (lib.removePrefix "/" disk.device)}.device";
   mountUnit = "${lib.replaceStrings [ "/" "-" ] [ "-" "\\x2d" ] (lib.removePrefix "/" dataDir)}.mount";
-  replaceDoc = "docs/day-2.md#replace-an-etcd-member";
 
   formatScript = pkgs.writeShellScript "etcd-data-format" ''
     export PATH=${lib.makeBinPath [ pkgs.util-linux pkgs.e2fsprogs pkgs.coreutils ]}
@@ -35,47 +34,14 @@ let
 
   # Runs as root before etcd (ExecStartPre with "+").
   checkScript = pkgs.writeShellScript "etcd-data-check" ''
-    set -eu
     export PATH=${lib.makeBinPath [ pkgs.util-linux pkgs.coreutils pkgs.etcd ]}
-    dir=${lib.escapeShellArg dataDir}
-    member=${lib.escapeShellArg h.host.name}
-    identity=${lib.escapeShellArg "cluster ${h.cluster.name} member ${h.host.name}"}
-    marker=${rootMarker}
-    fail() {
-      echo "etcd-data-check: $*" >&2
-      exit 1
-    }
-    mountpoint -q "$dir" || fail "$dir is not mounted: etcd runs only on its data disk (${disk.device}); is the disk attached?"
-    source=$(findmnt -n -o SOURCE --target "$dir")
-    [ "$(readlink -f "$source")" = "$(readlink -f ${lib.escapeShellArg disk.device})" ] || fail "$dir is mounted from $source, not from the data disk ${disk.device}"
-    chown etcd:etcd "$dir"
-    chmod 0700 "$dir"
-    if [ -d "$dir/member" ]; then
-      echo "$identity" > "$marker.tmp" && mv "$marker.tmp" "$marker"
-      exit 0
-    fi
-    # No data. A first bootstrap, a member added by the member-replace procedure, or a member whose data is gone.
-    joining=0
-    if [ -r /etc/etcd/join.env ]; then
-      while IFS= read -r line; do
-        [ "$line" = ETCD_INITIAL_CLUSTER_STATE=existing ] && joining=1
-      done < /etc/etcd/join.env
-    fi
-    if [ -f "$marker" ] && [ "$joining" = 0 ]; then
-      fail "the data directory $dir is empty, but this host has been member $member before ($marker on the root disk: $(cat "$marker")). Its data is gone; starting it would rejoin the cluster under its old identity with no data. Replace the member instead: ${replaceDoc} (etcdctl member remove, etcdctl member add, start with ETCD_INITIAL_CLUSTER_STATE=existing)."
-    fi
-    ${lib.optionalString (otherMembers != [ ]) ''
-      # Ask the other members: a member that has started before is listed as "started" under its name.
-      listed=$(etcdctl --endpoints=${lib.concatMapStringsSep "," (m: m.clientUrl) otherMembers} \
-        --cacert=${files.etcdCaCert} --cert=${files.etcdHealthcheckClientCert} --key=${files.etcdHealthcheckClientKey} \
-        --dial-timeout=3s --command-timeout=5s member list 2>/dev/null || true)
-      case "$listed" in
-      *", started, $member, "*)
-        fail "the data directory $dir is empty, but the other members list $member as a started member: its data is gone. Starting it would rejoin under its old identity with no data. Replace the member: ${replaceDoc} (etcdctl member remove, etcdctl member add, start with ETCD_INITIAL_CLUSTER_STATE=existing)."
-        ;;
-      esac
-    ''}
-    echo "etcd-data-check: $dir is empty and no member $member has started before: bootstrapping or joining as a new member"
+    export ETCD_DATA_DIR=${lib.escapeShellArg dataDir} ETCD_DATA_DEVICE=${lib.escapeShellArg disk.device}
+    export ETCD_DATA_MEMBER=${lib.escapeShellArg h.host.name} ETCD_DATA_OWNER=etcd:etcd
+    export ETCD_DATA_MARKER=${rootMarker} ETCD_DATA_JOIN_ENV=/etc/etcd/join.env
+    export ETCD_DATA_IDENTITY=${lib.escapeShellArg "cluster ${h.cluster.name} member ${h.host.name}"}
+    export ETCD_DATA_PEERS=${lib.escapeShellArg (lib.concatMapStringsSep "," (m: m.clientUrl) otherMembers)}
+    export ETCD_DATA_CA=${files.etcdCaCert} ETCD_DATA_CERT=${files.etcdHealthcheckClientCert} ETCD_DATA_KEY=${files.etcdHealthcheckClientKey}
+    exec ${pkgs.runtimeShell} ${./etcd-data/check.sh}
   '';
 in
 {
