@@ -76,7 +76,7 @@ describe.each(["clusters/local.yaml", "clusters/local-stacked.yaml"])("libvirt e
     expect(data.sort()).toEqual(members.map((h) => `${h.machineName}-etcd-data.qcow2`).sort());
     for (const h of members) {
       const { config } = volumes[`${h.machineName}-etcd-data.qcow2`];
-      expect(config).toMatchObject({ format: "qcow2", size: 10 * GIB, lifecycle: { prevent_destroy: true } });
+      expect(config).toMatchObject({ format: "qcow2", size: 10 * GIB, lifecycle: { prevent_destroy: true, ignore_changes: ["size"] } });
       expect(config.base_volume_id).toBeUndefined();
       expect(config.source).toBeUndefined();
     }

@@ -186,6 +186,14 @@ describe("stops, zones, images and the network", () => {
     expect(partial).toContain("it cannot be limited to some hosts");
   });
 
+  it("a named host loses its protection even without a described change (a deliberate re-image with terraform apply -replace)", () => {
+    const change = review(original(GCP), original(GCP), "cp-2");
+    expect(change.hosts).toEqual([]);
+    const json = instances(synthGcp(change.plan).compute);
+    expect([json["gcp-cp-2"].lifecycle.prevent_destroy, json["gcp-cp-2"].allow_stopping_for_update]).toEqual([false, true]);
+    expect([json["gcp-cp-1"].lifecycle.prevent_destroy, json["gcp-cp-1"].allow_stopping_for_update]).toEqual([true, false]);
+  });
+
   it("an unknown host in ALLOW_DISRUPTION is refused, naming it and the hosts there are", () => {
     expect(refusal(original(LOCAL), original(LOCAL), "etcd-9")).toContain('ALLOW_DISRUPTION names "etcd-9", which is not a host of cluster local');
   });
@@ -204,6 +212,13 @@ describe("etcd data disks", () => {
     expect(pendingFields(change)).toEqual({ "etcd-1": ["pools.etcd.etcdDataGiB"], "etcd-2": ["pools.etcd.etcdDataGiB"], "etcd-3": ["pools.etcd.etcdDataGiB"] });
     const sizes = resourcesOf(synthLibvirt(change.plan).compute, "libvirt_volume").filter(([, c]) => String(c.name).endsWith("-etcd-data.qcow2")).map(([, c]) => c.size);
     expect(sizes).toEqual([10 * 1024 ** 3, 10 * 1024 ** 3, 10 * 1024 ** 3]);
+  });
+
+  it("libvirt: naming a member records the size its volume was resized to by hand", () => {
+    const change = review(original(LOCAL), edited(LOCAL, (d) => (d.pools.etcd.etcdDataGiB = 20)), "etcd-2");
+    expect(kinds(change)).toEqual({ "etcd-2": "changed" });
+    expect(change.hosts.find((h) => h.host === "etcd-2")!.applied[0].why).toContain("recorded as resized by hand");
+    expect([change.record.hosts["etcd-1"].etcdDataGiB, change.record.hosts["etcd-2"].etcdDataGiB]).toEqual([10, 20]);
   });
 
   it("a cluster synthesized before machine records: members keep etcd on the root disk (pending) until named one at a time", () => {

@@ -162,7 +162,9 @@ export class LibvirtClusterCompute extends Construct {
               pool: this.pool.name,
               format: "qcow2",
               size: host.etcdDataGiB * GIB,
-              lifecycle: { preventDestroy: true },
+              // The size is set at creation: 0.8.3 would replace the volume (and its data) for a new one. A volume
+              // grown by hand (docs/day-2.md#data-disks-and-migration) must not show as a change either.
+              lifecycle: { preventDestroy: true, ignoreChanges: ["size"] },
             });
       const domain = new Domain(this, ids.domain, {
         name: host.machineName,

@@ -109,7 +109,10 @@ function libvirtEffect(attribute: MachineAttribute, before: Value, after: Value)
     case "etcdDataGiB":
       if (before === null) return { effect: "replace", why: "a new data volume in libvirt_domain.disk forces a new domain (the root volume is kept); move the data onto it with scripts/etcd-move-data.sh" };
       if (after === null) return { effect: "refused", why: "the member's data volume would be detached; a member keeps its data volume" };
-      return { effect: "pending", why: "libvirt_volume.size would force a new, empty volume: resize it by hand (docs/day-2.md#data-disks-and-migration); the volume keeps its size in Terraform" };
+      return {
+        effect: "pending",
+        why: "libvirt_volume.size would force a new, empty volume: resize it by hand, then name the host in ALLOW_DISRUPTION to record it (docs/day-2.md#data-disks-and-migration)",
+      };
     case "image":
       return { effect: "pending", why: "the base volume ignores a new image (bootstrap only): it reaches hosts only when they are re-imaged (docs/day-2.md#rolling-a-new-image-to-every-host)" };
     case "zone":

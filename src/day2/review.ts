@@ -213,8 +213,11 @@ export function reviewChange(input: ReviewInput): ReviewedChange {
   // A member from before data disks gets its disk only when named: its data must be moved right after
   // (scripts/etcd-move-data.sh), one member at a time; until then its host file keeps etcd on the root disk.
   const awaitsMove = (d: Diff, c: FieldChange): boolean => c.attribute === "etcdDataGiB" && d.before.etcdDataGiB === null && !allowedSet.has(d.host.name);
+  // libvirt cannot resize a data volume: naming the host records the size the operator gave it by hand.
+  const resizedByHand = (d: Diff, c: FieldChange): boolean =>
+    plan.target === "libvirt" && c.attribute === "etcdDataGiB" && d.before.etcdDataGiB !== null && allowedSet.has(d.host.name);
   const effectOf = (d: Diff, c: FieldChange): Effect =>
-    c.attribute === "image" && imageApplies(d) ? "replace" : awaitsMove(d, c) ? "pending" : c.effect;
+    c.attribute === "image" && imageApplies(d) ? "replace" : awaitsMove(d, c) ? "pending" : resizedByHand(d, c) ? "in-place" : c.effect;
 
   // Which critical hosts would this synth disrupt, and by which changes?
   const disruptive = (d: Diff) => d.changes.filter((c) => DISRUPTIVE.includes(effectOf(d, c)));
@@ -285,15 +288,18 @@ export function reviewChange(input: ReviewInput): ReviewedChange {
         pending.push({ ...c, heldBecause });
         effective = restore(effective, c.attribute, d.before);
       } else {
-        applied.push({ ...c, effect });
+        applied.push({ ...c, effect, ...(resizedByHand(d, c) ? { why: "recorded as resized by hand (Terraform ignores the size of an existing data volume)" } : {}) });
       }
     }
     images[host.name] = pending.some((c) => c.attribute === "image") ? d.before.image : described.hosts[host.name].image;
     const replaces = applied.some((c) => c.effect === "replace");
     const stops = applied.some((c) => c.effect === "stop");
+    // A named host may be replaced or stopped in this synth even without a described change: a deliberate
+    // re-image (terraform apply -replace) or repair.
+    const named = allowedSet.has(host.name);
     const guard: MachineGuard = {
-      preventDestroy: protectedGuard(host.roles).preventDestroy && !replaces,
-      allowStopping: protectedGuard(host.roles).allowStopping || stops,
+      preventDestroy: protectedGuard(host.roles).preventDestroy && !replaces && !named,
+      allowStopping: protectedGuard(host.roles).allowStopping || stops || named,
       applyImage: applied.some((c) => c.attribute === "image"),
     };
     hosts.push({ ...effective, guard });
