@@ -95,6 +95,7 @@ describe("a replacement-forcing edit of one pool field", () => {
       expect(message).toContain(`${host}: pools.etcd.diskGiB 20 -> 30 (google_compute_instance boot_disk.initialize_params.size forces a new instance)`);
     }
     expect(message).toContain("ALLOW_DISRUPTION=etcd-1 npm run synth");
+    expect(message).toContain("npx cdktf deploy --skip-synth compute pki");
     expect(message).toContain("then ALLOW_DISRUPTION=etcd-2, then ALLOW_DISRUPTION=etcd-3");
     expect(message).toContain("To rebuild them together on purpose (they are all unavailable meanwhile): ALLOW_DISRUPTION=etcd-1,etcd-2,etcd-3");
   });
@@ -191,6 +192,9 @@ describe("stops, zones, images and the network", () => {
     expect(change.hosts).toEqual([]);
     const json = instances(synthGcp(change.plan).compute);
     expect([json["gcp-cp-2"].lifecycle.prevent_destroy, json["gcp-cp-2"].allow_stopping_for_update]).toEqual([false, true]);
+    // A named host converges to the described image as well (its image is no longer ignored).
+    expect(json["gcp-cp-2"].lifecycle.ignore_changes).toBeUndefined();
+    expect(json["gcp-cp-1"].lifecycle.ignore_changes).toEqual(["boot_disk[0].initialize_params[0].image"]);
     expect([json["gcp-cp-1"].lifecycle.prevent_destroy, json["gcp-cp-1"].allow_stopping_for_update]).toEqual([true, false]);
   });
 

@@ -177,7 +177,7 @@ function oneAtATime(plan: ClusterPlan, hosts: readonly string[]): string {
   return (
     `Apply it one host at a time, checking that the cluster is healthy in between (scripts/check-cluster.sh):\n` +
     `    ${ALLOW_DISRUPTION}=${first} npm run synth     # with CLUSTER_CONFIG=${plan.sourceFile}; the other hosts keep their machines, their change stays pending\n` +
-    `    cdktf deploy compute pki, deploy the host, wait until healthy${rest.length > 0 ? `; then ${rest.map((h) => `${ALLOW_DISRUPTION}=${h}`).join(", then ")}` : ""}\n` +
+    `    npx cdktf deploy --skip-synth compute pki, deploy the host, wait until healthy${rest.length > 0 ? `; then ${rest.map((h) => `${ALLOW_DISRUPTION}=${h}`).join(", then ")}` : ""}\n` +
     `  To rebuild them together on purpose (they are all unavailable meanwhile): ${ALLOW_DISRUPTION}=${hosts.join(",")}\n` +
     `  See docs/day-2.md#resize-or-re-image-one-host.`
   );
@@ -300,7 +300,9 @@ export function reviewChange(input: ReviewInput): ReviewedChange {
     const guard: MachineGuard = {
       preventDestroy: protectedGuard(host.roles).preventDestroy && !replaces && !named,
       allowStopping: protectedGuard(host.roles).allowStopping || stops || named,
-      applyImage: applied.some((c) => c.attribute === "image"),
+      // A named GCP host converges to the described image too (also when the record already holds it: a
+      // `cdktf deploy` that synthesizes again must still re-image it).
+      applyImage: applied.some((c) => c.attribute === "image") || (named && plan.target === "gcp"),
     };
     hosts.push({ ...effective, guard });
     const kind: HostChangeKind | undefined = replaces ? "replaced" : stops ? "stopped" : applied.length > 0 ? "changed" : undefined;
