@@ -234,11 +234,19 @@ describe.each(EXAMPLES)("libvirt target, $file", (expected) => {
       expect(attachment.input).toEqual({ network_id: networkIds[0] });
       for (const [, config] of domains) {
         // Terraform JSON takes plain resource addresses here; an interpolation ("${...}") fails at `terraform init`.
-        expect(config.lifecycle.replace_triggered_by).toEqual([`terraform_data.${attachmentId}`]);
+        expect(config.lifecycle.replace_triggered_by[0]).toBe(`terraform_data.${attachmentId}`);
       }
       // Disks (the hosts' data), the base volume and the pool stay.
       for (const type of ["libvirt_volume", "libvirt_pool"]) {
         for (const [, config] of resourcesOf(compute, type)) expect(config.lifecycle?.replace_triggered_by).toBeUndefined();
+      }
+    });
+
+    it("replaces a domain with its root volume (0.8.3 would update the domain in place and keep the deleted disk)", () => {
+      for (const h of expected.hosts) {
+        const domain = named(compute, "libvirt_domain", `${expected.cluster}-${h.name}`).config;
+        const disk = named(compute, "libvirt_volume", `${expected.cluster}-${h.name}.qcow2`).id;
+        expect(domain.lifecycle.replace_triggered_by).toContain(`libvirt_volume.${disk}`);
       }
     });
 

@@ -190,7 +190,9 @@ export class LibvirtClusterCompute extends Construct {
         xml: { xslt: etcdData ? REMOVE_GRAPHICS_AND_NAME_DATA_DISK_XSLT : REMOVE_GRAPHICS_XSLT },
         timeouts: { create: props.createTimeout ?? "10m" },
         lifecycle: {
-          replaceTriggeredBy: [resourceAddress(this.networkAttachment)],
+          // Also replaced with its root volume: 0.8.3 plans a replaced volume as an in-place domain update that it
+          // never applies, and the running VM would keep the deleted disk until it restarts.
+          replaceTriggeredBy: [resourceAddress(this.networkAttachment), resourceAddress(disk)],
           preventDestroy: host.guard?.preventDestroy ?? false,
         },
       });
