@@ -16,6 +16,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { protectedGuard } from "../cluster/plan";
+import type { OutputFile } from "../postsynth/files";
 import type { ClusterPlan, HostPlan, MachineGuard } from "../cluster/plan-types";
 import { attributeEffect, attributesOf, descriptionField, type Effect, type MachineAttribute } from "./attributes";
 import { describedImage, machineRecord, MACHINE_RECORD_FILE, type MachineRecord, type MachineRecordHost } from "./record";
@@ -59,6 +60,8 @@ export interface ReviewedChange {
   readonly allowed: readonly string[] | undefined;
   /** The committed generated files this synth adds, changes or removes (set by src/day2/step.ts). */
   readonly generatedFiles?: readonly GeneratedFileChange[];
+  /** The generated Nix files' content, computed once for the comparison and written by the Nix step. */
+  readonly nixFiles?: readonly OutputFile[];
 }
 
 export interface GeneratedFileChange {

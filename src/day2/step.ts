@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import type { ClusterPlan } from "../cluster/plan-types";
 import { generatedNixFiles } from "../nix/emit";
+import type { OutputFile } from "../postsynth/files";
 import { clusterDir, NIXOS_DIR, OUTPUTS_FILE } from "../nix/index-file";
 import { readTree } from "./tree";
 import { MachineRecordError, readMachineRecord } from "./record";
@@ -19,7 +20,8 @@ export function reviewSynth(plan: ClusterPlan, nixosDir: string, env: NodeJS.Pro
     existingHosts: committedHosts(nixosDir, directory),
     allowDisruption: env[ALLOW_DISRUPTION],
   });
-  return { ...reviewed, generatedFiles: changedFiles(nixosDir, directory, reviewed) };
+  const nixFiles = generatedNixFiles(reviewed.plan, reviewed.record);
+  return { ...reviewed, nixFiles, generatedFiles: changedFiles(nixosDir, directory, nixFiles) };
 }
 
 /** The review, or the refusal on stderr and exit status 1 (nothing written: called before anything is). */
@@ -35,10 +37,10 @@ export function reviewSynthOrExit(plan: ClusterPlan, nixosDir: string, env: Node
   }
 }
 
-function changedFiles(nixosDir: string, directory: string, reviewed: ReviewedChange): GeneratedFileChange[] {
+function changedFiles(nixosDir: string, directory: string, files: readonly OutputFile[]): GeneratedFileChange[] {
   const dir = path.join(nixosDir, ...directory.split("/"));
   const shown = (p: string) => `${NIXOS_DIR}/${directory}/${p}`;
-  const planned = new Map(generatedNixFiles(reviewed.plan, reviewed.record).map((f) => [f.path, f.content]));
+  const planned = new Map(files.map((f) => [f.path, f.content]));
   const present = readTree(dir);
   present.delete(OUTPUTS_FILE); // written by `npm run outputs`, carried over unchanged
   const changes: GeneratedFileChange[] = [];

@@ -32,13 +32,13 @@ export function generatedNixFiles(plan: ClusterPlan, record: MachineRecord = mac
  * Writes the cluster's files under `nixosDir` (the flake's folder). The saved apply-time outputs (written
  * by `npm run outputs`, not by synth) are carried over unchanged.
  */
-export function writeClusterNixFiles(nixosDir: string, plan: ClusterPlan, record?: MachineRecord): void {
+export function writeClusterNixFiles(nixosDir: string, plan: ClusterPlan, record?: MachineRecord, files: readonly OutputFile[] = generatedNixFiles(plan, record)): void {
   const dir = path.join(nixosDir, ...clusterDir(plan.cluster).split("/"));
   const outputs = path.join(dir, OUTPUTS_FILE);
   const kept: OutputFile[] = existsSync(outputs)
     ? [{ path: OUTPUTS_FILE, content: readFileSync(outputs, "utf8"), mode: statSync(outputs).mode & 0o777 }]
     : [];
-  replaceDirectory(dir, [...generatedNixFiles(plan, record), ...kept]);
+  replaceDirectory(dir, [...files, ...kept]);
 }
 
-export const nixPostSynthStep: PostSynthStep = ({ plan, nixosDir, change }) => writeClusterNixFiles(nixosDir, plan, change?.record);
+export const nixPostSynthStep: PostSynthStep = ({ plan, nixosDir, change }) => writeClusterNixFiles(nixosDir, plan, change?.record, change?.nixFiles);
