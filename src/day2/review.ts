@@ -206,9 +206,15 @@ export function reviewChange(input: ReviewInput): ReviewedChange {
     .map(([name, host]) => ({ name, host }));
 
   // Refused outright: what no override makes safe.
-  const impossible = diffs.flatMap((d) => d.changes.filter((c) => c.effect === "refused").map((c) => `${d.host.name}: ${formatChange(c)}`));
+  const impossible = diffs.flatMap((d) => d.changes.filter((c) => c.effect === "refused").map((c) => ({ host: d.host.name, change: c })));
   if (impossible.length > 0) {
-    throw new ChangeRefused(`${plan.sourceFile}: this change cannot be applied safely; nothing was written:\n${impossible.map((l) => `  - ${l}`).join("\n")}`);
+    // One explanation per reason, after the hosts it concerns.
+    const reasons = [...new Set(impossible.map((i) => i.change.why))];
+    const text = reasons.flatMap((why) => [
+      ...impossible.filter((i) => i.change.why === why).map((i) => `  - ${i.host}: ${i.change.field} ${i.change.before} -> ${i.change.after}`),
+      `    ${why}`,
+    ]);
+    throw new ChangeRefused(`${plan.sourceFile}: this change cannot be applied safely; nothing was written:\n${text.join("\n")}`);
   }
 
   // The GCP boot image reaches a host only when the host is named (it is then re-imaged: replaced).

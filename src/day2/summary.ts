@@ -22,7 +22,7 @@ function hostLines(host: HostChange): string[] {
     for (const c of rest) lines.push(`  ${"".padEnd(9)} ${"".padEnd(12)} ${c.field}: ${c.before} -> ${c.after} (${c.why})`);
   }
   for (const c of host.pending) lines.push(`  pending   ${name} ${c.field}: ${c.before} -> ${c.after}: ${c.heldBecause}`);
-  return lines;
+  return lines.map((l) => l.trimEnd());
 }
 
 /** The summary's lines (pure: tests read them). */
