@@ -2,14 +2,13 @@
  * The synth summary on stdout: the cluster and its description, the stacks in apply order, the host changes since
  * the committed files (the change review's preview), and the generated files to commit.
  */
+import { applyOrder, readManifest } from "../export/manifest";
 import type { PostSynthContext } from "../postsynth";
 import { clusterDir, NIXOS_DIR } from "../nix/index-file";
 import { MACHINE_RECORD_FILE } from "./record";
 import type { HostChange, ReviewedChange } from "./review";
 import type { ClusterPlan } from "../cluster/plan-types";
 
-/** The stacks in the order they are applied (each reads the outputs of the one before). */
-export const STACKS_IN_APPLY_ORDER = ["network", "compute", "pki"] as const;
 
 function hostLines(host: HostChange): string[] {
   const name = host.host.padEnd(12);
@@ -25,12 +24,15 @@ function hostLines(host: HostChange): string[] {
   return lines.map((l) => l.trimEnd());
 }
 
-/** The summary's lines (pure: tests read them). */
-export function synthSummaryLines(plan: ClusterPlan, change: ReviewedChange): string[] {
+/**
+ * The summary's lines (pure: tests read them). `stacks`: the stacks in apply order, as the synthesized manifest
+ * records them (src/export/manifest.ts applyOrder, also behind scripts/apply-order.ts).
+ */
+export function synthSummaryLines(plan: ClusterPlan, change: ReviewedChange, stacks: readonly string[] = ["network", "compute", "pki"]): string[] {
   const directory = `${NIXOS_DIR}/${clusterDir(plan.cluster)}`;
   const lines = [
     `cluster ${plan.cluster} from ${plan.sourceFile} (target ${plan.target}, topology ${plan.topology}, ${plan.hosts.length} hosts)`,
-    `stacks in apply order: ${STACKS_IN_APPLY_ORDER.join(", ")} (cdktf deploy ${STACKS_IN_APPLY_ORDER.join(" ")})`,
+    `stacks in apply order: ${stacks.join(", ")} (cdktf deploy ${stacks.join(" ")})`,
   ];
   const since =
     change.baseline === "record"
@@ -51,7 +53,8 @@ export function synthSummaryLines(plan: ClusterPlan, change: ReviewedChange): st
   return lines;
 }
 
-export function printSynthSummary(context: Pick<PostSynthContext, "plan" | "change">): void {
+export function printSynthSummary(context: Pick<PostSynthContext, "plan" | "change" | "outdir">): void {
   if (!context.change) return;
-  process.stdout.write(`${synthSummaryLines(context.change.plan, context.change).join("\n")}\n`);
+  const stacks = applyOrder(readManifest(context.outdir));
+  process.stdout.write(`${synthSummaryLines(context.change.plan, context.change, stacks).join("\n")}\n`);
 }
