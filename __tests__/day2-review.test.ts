@@ -5,7 +5,10 @@
  * review's preview and in the JSON synthesized from its effective plan.
  */
 import type { ClusterPlan } from "../src/cluster/plan-types";
-import { machineRecord } from "../src/day2/record";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { machineRecord, machineRecordText, readMachineRecord } from "../src/day2/record";
 import { reviewChange, type ReviewedChange } from "../src/day2/review";
 import { synthSummaryLines } from "../src/day2/summary";
 import { changed, planFromObject } from "./helpers/descriptions";
@@ -250,5 +253,30 @@ describe("etcd data disks", () => {
     const change = reviewChange({ plan: original(STACKED), record: undefined, existingHosts: [], allowDisruption: undefined });
     expect(change.baseline).toBe("new-cluster");
     expect(change.plan.hosts.filter((h) => h.etcdDataGiB === 10).map((h) => h.name)).toEqual(["cp-1", "cp-2", "cp-3"]);
+  });
+});
+
+describe("the committed record", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "day2-record-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (text: string) => {
+    mkdirSync(path.join(dir, "clusters", "local"), { recursive: true });
+    writeFileSync(path.join(dir, "clusters", "local", "machines.json"), text);
+  };
+
+  it("reads back what the synth wrote", () => {
+    write(machineRecordText(machineRecord(original(LOCAL))));
+    expect(readMachineRecord(dir, "clusters/local")).toEqual(JSON.parse(machineRecordText(machineRecord(original(LOCAL)))));
+  });
+
+  it("refuses a damaged record, naming the file, the host and the field, and how to restore it", () => {
+    const record = JSON.parse(machineRecordText(machineRecord(original(LOCAL))));
+    delete record.hosts["etcd-2"].memoryMiB;
+    write(JSON.stringify(record));
+    expect(() => readMachineRecord(dir, "clusters/local")).toThrow(
+      "nixos/clusters/local/machines.json: hosts.etcd-2: memoryMiB must be a number; the file is written by synth, restore it from git (git checkout -- nixos/clusters/local/machines.json)",
+    );
+    write("{ not json");
+    expect(() => readMachineRecord(dir, "clusters/local")).toThrow(/^nixos\/clusters\/local\/machines.json: not valid JSON/);
   });
 });

@@ -99,5 +99,24 @@ export function readMachineRecord(nixosDir: string, clusterDirectory: string): M
   if (typeof record !== "object" || record === null || record.version !== MACHINE_RECORD_VERSION || typeof record.hosts !== "object" || record.hosts === null) {
     throw new MachineRecordError(`${shown}: not a machine record of version ${MACHINE_RECORD_VERSION}; restore it from git (git checkout -- ${shown})`);
   }
+  for (const [host, entry] of Object.entries(record.hosts)) {
+    const problem = hostProblem(entry as unknown);
+    if (problem) throw new MachineRecordError(`${shown}: hosts.${host}: ${problem}; the file is written by synth, restore it from git (git checkout -- ${shown})`);
+  }
   return record as MachineRecord;
+}
+
+const NUMBERS = ["vcpu", "memoryMiB", "diskGiB"] as const;
+const OPTIONAL_STRINGS = ["zone", "machineType", "bootDiskType", "image"] as const;
+
+function hostProblem(entry: unknown): string | undefined {
+  if (typeof entry !== "object" || entry === null) return "not an object";
+  const e = entry as Record<string, unknown>;
+  if (typeof e.pool !== "string") return "pool is missing";
+  if (!Array.isArray(e.roles) || !e.roles.every((r) => typeof r === "string")) return "roles must be a list of role names";
+  for (const key of NUMBERS) if (typeof e[key] !== "number") return `${key} must be a number`;
+  if (typeof e.fqdn !== "string") return "fqdn must be a string";
+  if (e.etcdDataGiB !== null && typeof e.etcdDataGiB !== "number") return "etcdDataGiB must be a number or null";
+  for (const key of OPTIONAL_STRINGS) if (e[key] !== null && typeof e[key] !== "string") return `${key} must be a string or null`;
+  return undefined;
 }
