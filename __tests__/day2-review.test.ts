@@ -202,6 +202,30 @@ describe("stops, zones, images and the network", () => {
     expect([json["gcp-cp-1"].lifecycle.prevent_destroy, json["gcp-cp-1"].allow_stopping_for_update]).toEqual([true, false]);
   });
 
+  it("libvirt.domainType replaces every domain: refused unless every host is named", () => {
+    const after = edited(LOCAL, (d) => (d.libvirt.domainType = "qemu"));
+    expect(refusal(original(LOCAL), after)).toContain("etcd-1: libvirt.domainType kvm -> qemu (libvirt_domain.type forces a new domain for every host)");
+    const all = original(LOCAL).hosts.map((h) => h.name).join(",");
+    expect(Object.values(kinds(review(original(LOCAL), after, all)))).toEqual(Array(10).fill("replaced"));
+  });
+
+  it("an etcd member's address cannot move (its peer URL is in the membership); a worker's is applied with a restart", () => {
+    const message = refusal(original(LOCAL), edited(LOCAL, (d) => (d.pools.etcd.addressOffset = 13)));
+    expect(message).toContain("  - etcd-1: pools.etcd.addressOffset 10.240.0.10 -> 10.240.0.13");
+    expect(message).toContain("an etcd member's peer and client URLs are its address");
+    const workers = review(original(GCP), edited(GCP, (d) => (d.pools.worker.addressOffset = 60)));
+    expect(kinds(workers)).toEqual({ "worker-1": "stopped", "worker-2": "stopped", "worker-3": "stopped" });
+  });
+
+  it("a held control-plane host keeps its address (and MAC) everywhere while the others move", () => {
+    const after = edited(LOCAL, (d) => (d.pools.controlPlane.addressOffset = 30));
+    expect(refusal(original(LOCAL), after)).toContain("every control-plane host (3) would be unavailable at once");
+    const change = review(original(LOCAL), after, "cp-1");
+    const cp = Object.fromEntries(change.plan.hosts.map((h) => [h.name, [h.address, h.mac]]));
+    expect(cp["cp-1"]).toEqual(["10.240.0.30", "52:54:00:f0:00:1e"]);
+    expect(cp["cp-2"]).toEqual(["10.240.0.21", "52:54:00:f0:00:15"]);
+  });
+
   it("an unknown host in ALLOW_DISRUPTION is refused, naming it and the hosts there are", () => {
     expect(refusal(original(LOCAL), original(LOCAL), "etcd-9")).toContain('ALLOW_DISRUPTION names "etcd-9", which is not a host of cluster local');
   });

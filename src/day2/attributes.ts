@@ -16,15 +16,13 @@ import type { MachineRecordHost } from "./record";
 export type Effect = "replace" | "stop" | "in-place" | "pending" | "refused";
 
 /** The attributes the record holds and the review compares. */
-export type MachineAttribute = "vcpu" | "memoryMiB" | "diskGiB" | "fqdn" | "etcdDataGiB" | "zone" | "machineType" | "bootDiskType" | "image";
-
-export const MACHINE_ATTRIBUTES: readonly MachineAttribute[] = ["vcpu", "memoryMiB", "diskGiB", "fqdn", "etcdDataGiB", "zone", "machineType", "bootDiskType", "image"];
+export type MachineAttribute = "vcpu" | "memoryMiB" | "diskGiB" | "fqdn" | "address" | "etcdDataGiB" | "zone" | "machineType" | "bootDiskType" | "image";
 
 /** The attributes that mean something on a target (GCP sizes come from machine types; libvirt has no zones). */
 export function attributesOf(target: Target): readonly MachineAttribute[] {
   return target === "gcp"
-    ? ["diskGiB", "fqdn", "etcdDataGiB", "zone", "machineType", "bootDiskType", "image"]
-    : ["vcpu", "memoryMiB", "diskGiB", "etcdDataGiB", "image"];
+    ? ["diskGiB", "fqdn", "address", "etcdDataGiB", "zone", "machineType", "bootDiskType", "image"]
+    : ["vcpu", "memoryMiB", "diskGiB", "address", "etcdDataGiB", "image"];
 }
 
 export interface AttributeEffect {
@@ -43,6 +41,8 @@ export function descriptionField(attribute: MachineAttribute, target: Target, po
       return `pools.${pool}.${attribute}`;
     case "fqdn":
       return "network.domain";
+    case "address":
+      return `pools.${pool}.addressOffset`;
     case "zone":
       return "gcp.zones";
     case "machineType":
@@ -57,6 +57,14 @@ export function descriptionField(attribute: MachineAttribute, target: Target, po
 type Value = string | number | null;
 
 export function attributeEffect(target: Target, attribute: MachineAttribute, before: Value, after: Value, etcdMember: boolean): AttributeEffect {
+  if (attribute === "address" && etcdMember) {
+    return {
+      effect: "refused",
+      why:
+        "an etcd member's peer and client URLs are its address, recorded in the cluster's membership: an apply cannot move it. " +
+        "Keep the member's address (addressOffset, nodeCidr); to give a member a new address, replace it (docs/day-2.md#replace-an-etcd-member)",
+    };
+  }
   return target === "gcp" ? gcpEffect(attribute, before, after, etcdMember) : libvirtEffect(attribute, before, after);
 }
 
@@ -84,6 +92,8 @@ function gcpEffect(attribute: MachineAttribute, before: Value, after: Value, etc
       return { effect: "replace", why: "google_compute_instance.zone forces a new instance" };
     case "machineType":
       return { effect: "stop", why: "google_compute_instance.machine_type is updated by stopping and starting the instance (allow_stopping_for_update)" };
+    case "address":
+      return { effect: "stop", why: "google_compute_instance network_interface.network_ip is changed on the instance (it loses its address meanwhile)" };
     case "image":
       return { effect: "pending", why: "the boot image only bootstraps a machine (ignore_changes): it reaches this host only when the host is re-imaged" };
     case "etcdDataGiB":
@@ -106,6 +116,11 @@ function libvirtEffect(attribute: MachineAttribute, before: Value, after: Value)
       return { effect: "replace", why: "libvirt_volume.size forces a new root volume (re-image) and so a new domain" };
     case "fqdn":
       return { effect: "in-place", why: "the host name's domain (NixOS only on libvirt; the network's domain is checked with the network)" };
+    case "address":
+      return {
+        effect: "stop",
+        why: "0.8.3 only rewrites the network's DHCP reservation (network_interface.addresses, mac): the guest takes the address when it restarts (virsh reboot)",
+      };
     case "etcdDataGiB":
       if (before === null) return { effect: "replace", why: "a new data volume in libvirt_domain.disk forces a new domain (the root volume is kept); move the data onto it with scripts/etcd-move-data.sh" };
       if (after === null) return { effect: "refused", why: "the member's data volume would be detached; a member keeps its data volume" };

@@ -19,6 +19,8 @@ export interface MachineRecordHost {
   readonly memoryMiB: number;
   readonly diskGiB: number;
   readonly fqdn: string;
+  /** The planned address on the node subnet. */
+  readonly address: string;
   /** Size of the etcd member's data disk; null: none (not a member, or a member from before data disks). */
   readonly etcdDataGiB: number | null;
   readonly zone: string | null;
@@ -34,8 +36,12 @@ export interface MachineRecord {
   readonly version: number;
   readonly cluster: string;
   readonly target: ClusterPlan["target"];
-  /** libvirt: the network's attributes that force a new network (and so a new domain for every host). */
-  readonly network: { readonly nodeCidr: string; readonly domain: string } | null;
+  /**
+   * Cluster-wide attributes that replace every machine when they change, by description field: libvirt
+   * network.nodeCidr / network.domain (a new network), libvirt.domainType (libvirt_domain.type), libvirt.poolPath
+   * (a new pool, so new volumes); GCP gcp.project / gcp.region, network.nodeCidr (a new subnetwork).
+   */
+  readonly clusterWide: Readonly<Record<string, string>>;
   readonly hosts: Readonly<Record<string, MachineRecordHost>>;
 }
 
@@ -57,12 +63,25 @@ export function recordHost(host: HostPlan, image: string | null): MachineRecordH
     memoryMiB: host.memoryMiB,
     diskGiB: host.diskGiB,
     fqdn: host.fqdn,
+    address: host.address,
     etcdDataGiB: host.etcdDataGiB ?? null,
     zone: host.zone ?? null,
     machineType: host.machineType ?? null,
     bootDiskType: host.bootDiskType ?? null,
     image,
   };
+}
+
+export function clusterAttributes(plan: ClusterPlan): Record<string, string> {
+  if (plan.target === "libvirt") {
+    const libvirt = plan.libvirt;
+    return {
+      "network.nodeCidr": plan.nodeCidr,
+      "network.domain": plan.hostDomain,
+      ...(libvirt ? { "libvirt.domainType": libvirt.domainType, "libvirt.poolPath": libvirt.poolPath } : {}),
+    };
+  }
+  return { ...(plan.gcp ? { "gcp.project": plan.gcp.project, "gcp.region": plan.gcp.region } : {}), "network.nodeCidr": plan.nodeCidr };
 }
 
 /** The record of an (effective) plan; `images` gives per host the image it booted from (default: the described one). */
@@ -73,7 +92,7 @@ export function machineRecord(plan: ClusterPlan, images: Readonly<Record<string,
     version: MACHINE_RECORD_VERSION,
     cluster: plan.cluster,
     target: plan.target,
-    network: plan.target === "libvirt" ? { nodeCidr: plan.nodeCidr, domain: plan.hostDomain } : null,
+    clusterWide: clusterAttributes(plan),
     hosts: Object.fromEntries(plan.hosts.map((h) => [h.name, recordHost(h, h.name in images ? images[h.name] : described)])),
   };
 }
@@ -96,7 +115,10 @@ export function readMachineRecord(nixosDir: string, clusterDirectory: string): M
     throw new MachineRecordError(`${shown}: not valid JSON (${(e as Error).message}); restore it from git (git checkout -- ${shown})`);
   }
   const record = parsed as Partial<MachineRecord>;
-  if (typeof record !== "object" || record === null || record.version !== MACHINE_RECORD_VERSION || typeof record.hosts !== "object" || record.hosts === null) {
+  if (
+    typeof record !== "object" || record === null || record.version !== MACHINE_RECORD_VERSION ||
+    typeof record.hosts !== "object" || record.hosts === null || typeof record.clusterWide !== "object" || record.clusterWide === null
+  ) {
     throw new MachineRecordError(`${shown}: not a machine record of version ${MACHINE_RECORD_VERSION}; restore it from git (git checkout -- ${shown})`);
   }
   for (const [host, entry] of Object.entries(record.hosts)) {
@@ -116,6 +138,7 @@ function hostProblem(entry: unknown): string | undefined {
   if (!Array.isArray(e.roles) || !e.roles.every((r) => typeof r === "string")) return "roles must be a list of role names";
   for (const key of NUMBERS) if (typeof e[key] !== "number") return `${key} must be a number`;
   if (typeof e.fqdn !== "string") return "fqdn must be a string";
+  if (typeof e.address !== "string") return "address must be a string";
   if (e.etcdDataGiB !== null && typeof e.etcdDataGiB !== "number") return "etcdDataGiB must be a number or null";
   for (const key of OPTIONAL_STRINGS) if (e[key] !== null && typeof e[key] !== "string") return `${key} must be a string or null`;
   return undefined;

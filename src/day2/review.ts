@@ -15,17 +15,18 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
-import { protectedGuard } from "../cluster/plan";
+import { macForAddress, protectedGuard } from "../cluster/plan";
 import type { OutputFile } from "../postsynth/files";
 import type { ClusterPlan, HostPlan, MachineGuard } from "../cluster/plan-types";
 import { attributeEffect, attributesOf, descriptionField, type Effect, type MachineAttribute } from "./attributes";
-import { describedImage, machineRecord, MACHINE_RECORD_FILE, type MachineRecord, type MachineRecordHost } from "./record";
+import { clusterAttributes, describedImage, machineRecord, MACHINE_RECORD_FILE, type MachineRecord, type MachineRecordHost } from "./record";
 
 /** The override's environment variable. */
 export const ALLOW_DISRUPTION = "ALLOW_DISRUPTION";
 
 export interface FieldChange {
-  readonly attribute: MachineAttribute | "network.nodeCidr" | "network.domain";
+  /** A machine attribute, or a cluster-wide field (record.clusterWide). */
+  readonly attribute: MachineAttribute | string;
   /** The description field that causes it. */
   readonly field: string;
   readonly before: string;
@@ -150,18 +151,21 @@ function diffHost(plan: ClusterPlan, host: HostPlan, before: MachineRecordHost, 
   return changes;
 }
 
-/** libvirt: a new nodeCidr or domain replaces the network, and with it (network-attachment) every domain. */
-function networkChanges(plan: ClusterPlan, record: MachineRecord): FieldChange[] {
-  if (plan.target !== "libvirt" || !record.network) return [];
-  const changes: FieldChange[] = [];
-  const why = "forces a new libvirt network, and every domain is replaced with it (libvirt_domain network-attachment)";
-  if (record.network.nodeCidr !== plan.nodeCidr) {
-    changes.push({ attribute: "network.nodeCidr", field: "network.nodeCidr", before: record.network.nodeCidr, after: plan.nodeCidr, effect: "replace", why });
-  }
-  if (record.network.domain !== plan.hostDomain) {
-    changes.push({ attribute: "network.domain", field: "network.domain", before: record.network.domain, after: plan.hostDomain, effect: "replace", why });
-  }
-  return changes;
+/** Cluster-wide attributes (record.clusterWide): a change replaces every machine, and cannot be held per host. */
+const CLUSTER_WIDE_WHY: Readonly<Record<string, string>> = {
+  "network.nodeCidr": "forces a new network (libvirt network / GCP subnetwork), and every machine is replaced with it",
+  "network.domain": "forces a new libvirt network, and every domain is replaced with it (libvirt_domain network-attachment)",
+  "libvirt.domainType": "libvirt_domain.type forces a new domain for every host",
+  "libvirt.poolPath": "forces a new storage pool, and so new volumes (root disks and etcd data) and domains for every host",
+  "gcp.project": "every resource is created again in the other project",
+  "gcp.region": "forces a new subnetwork, and every instance and disk is replaced with it",
+};
+
+function clusterWideChanges(plan: ClusterPlan, record: MachineRecord): FieldChange[] {
+  const now = clusterAttributes(plan);
+  return Object.entries(record.clusterWide)
+    .filter(([field, before]) => field in now && now[field] !== before)
+    .map(([field, before]) => ({ attribute: field, field, before, after: now[field], effect: "replace" as const, why: CLUSTER_WIDE_WHY[field] ?? "replaces every machine" }));
 }
 
 const DISRUPTIVE: readonly Effect[] = ["replace", "stop"];
@@ -193,7 +197,7 @@ export function reviewChange(input: ReviewInput): ReviewedChange {
   const allowed = parseAllowed(input.allowDisruption, plan, record);
   const allowedSet = new Set(allowed ?? []);
   const described = machineRecord(plan);
-  const network = networkChanges(plan, record);
+  const network = clusterWideChanges(plan, record);
 
   const diffs: Diff[] = [];
   for (const host of plan.hosts) {
@@ -343,10 +347,11 @@ function restore(host: HostPlan, attribute: FieldChange["attribute"], before: Ma
       const { etcdDataGiB: _dropped, ...rest } = host;
       return rest;
     }
-    case "image":
-    case "network.nodeCidr":
-    case "network.domain":
-      // The image stays ignored (ignore_changes); the network cannot be held (refused above).
+    case "address":
+      // Held with its MAC (derived from it), so the DHCP reservation stays as it is.
+      return { ...host, address: before.address, mac: macForAddress(before.address) };
+    default:
+      // The image stays ignored (ignore_changes); cluster-wide fields cannot be held (refused above).
       return host;
   }
 }
