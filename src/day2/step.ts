@@ -2,7 +2,6 @@
  * The change review as the app runs it: read the committed record and host files, review, and list the committed
  * generated files that will change. Runs before the App exists, so a refused change writes nothing.
  */
-
 import * as path from "node:path";
 import type { ClusterPlan } from "../cluster/plan-types";
 import { generatedNixFiles } from "../nix/emit";
@@ -50,7 +49,5 @@ function changedFiles(nixosDir: string, directory: string, files: readonly Outpu
     else if (!before.equals(Buffer.from(content, "utf8"))) changes.push({ path: shown(file), change: "changed" });
   }
   for (const file of present.keys()) if (!planned.has(file)) changes.push({ path: shown(file), change: "removed" });
-  return changes.sort((a, b) => a.path.localeCompare(b.path));
+  return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
-
-
