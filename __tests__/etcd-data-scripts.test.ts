@@ -104,6 +104,7 @@ const peerUrl = (a: string) => `https://${a}:2380`;
 (checkTools ? describe : describe.skip)("check.sh with a real 3-member etcd cluster", () => {
   let netns: NetnsLab;
   const spawned = new Map<string, ReturnType<NetnsLab["spawn"]>>();
+  let startMember: (m: (typeof MEMBERS)[number]) => void = () => undefined;
   const pki = path.join(temp, "pki");
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: pki, stdio: "pipe" });
 
@@ -167,11 +168,12 @@ const peerUrl = (a: string) => `https://${a}:2380`;
     for (const m of MEMBERS) {
       netns.addHost(m.name, [`${m.address}/24`]);
       issue(m.name, `subjectAltName=IP:${m.address},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`);
-      const data = path.join(temp, `etcd-data-${m.name}`);
+    }
+    startMember = (m) =>
       spawned.set(m.name, netns.spawn(m.name, [
         "etcd",
         `--name=${m.name}`,
-        `--data-dir=${data}`,
+        `--data-dir=${path.join(temp, `etcd-data-${m.name}`)}`,
         `--listen-client-urls=${clientUrl(m.address)}`,
         `--advertise-client-urls=${clientUrl(m.address)}`,
         `--listen-peer-urls=${peerUrl(m.address)}`,
@@ -188,11 +190,22 @@ const peerUrl = (a: string) => `https://${a}:2380`;
         `--peer-cert-file=${pki}/${m.name}.crt`,
         `--peer-key-file=${pki}/${m.name}.key`,
       ]));
-    }
-    await waitHealthy("etcd-1", MEMBERS.map((m) => clientUrl(m.address)).join(","));
+    // A slow first bootstrap: etcd-2 and etcd-3 form the quorum, etcd-1 has not started yet.
+    startMember(MEMBERS[1]);
+    startMember(MEMBERS[2]);
+    await waitHealthy("etcd-2", `${clientUrl("10.240.0.11")},${clientUrl("10.240.0.12")}`);
   });
   afterAll(async () => {
     await netns?.cleanup();
+  });
+
+  it("a member of the initial cluster that never started may start empty (a slow first bootstrap), then joins", async () => {
+    // etcdctl lists it by name as "started", but with no client URLs: it never published them.
+    expect(etcdctl("etcd-2", clientUrl("10.240.0.11"), "member", "list").stdout).toMatch(/, started, etcd-1, https:\/\/10\.240\.0\.10:2380, , false/);
+    const r = check("etcd-1", "etcd-1", { ...place("slow-bootstrap", false), peers: others("etcd-1") });
+    expect(r).toEqual({ status: 0, out: expect.stringContaining("member etcd-1 has not started before") });
+    startMember(MEMBERS[0]);
+    await waitHealthy("etcd-1", MEMBERS.map((m) => clientUrl(m.address)).join(","));
   });
 
   it("refuses to run etcd on a data directory that is not mounted", () => {
@@ -209,10 +222,10 @@ const peerUrl = (a: string) => `https://${a}:2380`;
   });
 
   it("an empty data disk of a member the other members list as started is refused, pointing at the replace procedure", () => {
-    expect(etcdctl("etcd-2", clientUrl("10.240.0.11"), "member", "list").stdout).toMatch(/, started, etcd-1, /);
+    expect(etcdctl("etcd-2", clientUrl("10.240.0.11"), "member", "list").stdout).toMatch(/, started, etcd-1, https:\/\/10\.240\.0\.10:2380, https:\/\/10\.240\.0\.10:2379, false/);
     const r = check("etcd-1", "etcd-1", { ...place("lost", false), peers: others("etcd-1") });
     expect(r.status).toBe(1);
-    expect(r.out).toContain("the other members list etcd-1 as a started member: its data is gone");
+    expect(r.out).toContain("the other members list etcd-1 as a member that has started (it published its client URLs): its data is gone");
     expect(r.out).toContain("docs/day-2.md#replace-an-etcd-member (etcdctl member remove, etcdctl member add, then start it with ETCD_INITIAL_CLUSTER_STATE=existing)");
   });
 

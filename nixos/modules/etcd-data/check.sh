@@ -38,13 +38,24 @@ if [ -f "$marker" ] && [ "$joining" = 0 ]; then
   fail "the data directory $dir is empty, but this host has been etcd member $member with data before ($marker on the root disk says: $(cat "$marker")). Its data is gone: starting it would rejoin the cluster under its old identity with no data. Replace the member instead: $replace."
 fi
 if [ -n "$ETCD_DATA_PEERS" ]; then
-  # A member that has started before is listed by the others as "started" under its name.
+  # A member that has started before has published its client URLs; `member list` prints
+  # "<id>, started, <name>, <peer URLs>, <client URLs>, <learner>". A member of the initial cluster that never started
+  # is listed by name too (etcdctl says "started"), but with no client URLs: a slow first bootstrap must still start.
   listed=$(etcdctl --endpoints="$ETCD_DATA_PEERS" --cacert="$ETCD_DATA_CA" --cert="$ETCD_DATA_CERT" --key="$ETCD_DATA_KEY" \
     --dial-timeout=3s --command-timeout=5s member list 2>/dev/null || true)
-  case "$listed" in
-  *", started, $member, "*)
-    fail "the data directory $dir is empty, but the other members list $member as a started member: its data is gone. Starting it would rejoin the cluster under its old identity with no data. Replace the member instead: $replace."
-    ;;
-  esac
+  started=0
+  saved_ifs=$IFS
+  IFS='
+'
+  for line in $listed; do
+    case "$line" in
+    *", started, $member, "*", , "*) ;;
+    *", started, $member, "*) started=1 ;;
+    esac
+  done
+  IFS=$saved_ifs
+  if [ "$started" = 1 ]; then
+    fail "the data directory $dir is empty, but the other members list $member as a member that has started (it published its client URLs): its data is gone. Starting it would rejoin the cluster under its old identity with no data. Replace the member instead: $replace."
+  fi
 fi
 echo "etcd-data-check: $dir is empty and member $member has not started before: bootstrapping, or joining as a new member"
