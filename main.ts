@@ -2,6 +2,7 @@
 import * as path from "node:path";
 import { App } from "cdktf";
 import { DEFAULT_DESCRIPTION, DescriptionError, loadCluster } from "./src/cluster/load";
+import { reviewSynthOrExit } from "./src/day2/step";
 import { runPostSynth } from "./src/postsynth";
 import { OUTDIR_NAME, outdirProblem } from "./src/stack-dir";
 import { buildClusterStacks } from "./stacks/app";
@@ -38,6 +39,9 @@ function main(): void {
     }
     throw e;
   }
+  // Before anything is written: the change preview, which refuses a change that disrupts too many hosts at once.
+  const nixosDir = path.resolve(root, process.env.NIXOS_OUT_DIR || "nixos");
+  const change = reviewSynthOrExit(loaded.plan, nixosDir);
   // No stack traces in metadata: they hold absolute paths of this checkout (manifest.json annotations).
   // No cdktf validations: besides the provider check (done by stacks/provider-pins.ts) they only run
   // `terraform version` on this machine, once per terraform_data resource; the stacks' required_version is
@@ -45,11 +49,10 @@ function main(): void {
   const app = new App({ outdir, stackTraces: false, skipValidation: true });
   for (const w of loaded.warnings) process.stderr.write(`warning: ${loaded.plan.sourceFile}: ${w.path}: ${w.message}\n`);
   withoutTokenStackTraces(() => {
-    buildClusterStacks(app, loaded.plan);
+    buildClusterStacks(app, change.plan);
     app.synth();
   });
-  const nixosDir = path.resolve(root, process.env.NIXOS_OUT_DIR || "nixos");
-  runPostSynth({ plan: loaded.plan, root, outdir, nixosDir });
+  runPostSynth({ plan: change.plan, root, outdir, nixosDir, change });
 }
 
 main();

@@ -12,11 +12,11 @@ function synthWithCount(file: string, pool: Pool, count: number): { network: Jso
   return synthLibvirt(planFromObject(changed(file, (d) => (d.pools[pool].count = count)), file));
 }
 
-/** The compute resources that belong to `host`: its disk and its domain, as synthesized. */
+/** The compute resources that belong to `host`: its disk and its domain (and an etcd member's data volume), as synthesized. */
 function hostAddresses(compute: Json, host: string): string[] {
   return resourceAddresses(compute).filter((address) => {
     const path = resourceAt(compute, address)["//"].metadata.path as string;
-    return path === `compute/compute/disk-${host}` || path === `compute/compute/domain-${host}`;
+    return [`compute/compute/disk-${host}`, `compute/compute/domain-${host}`, `compute/compute/etcd-data-${host}`].includes(path);
   });
 }
 
@@ -41,10 +41,11 @@ describe.each<[string, Pool, number, string]>([
   const before = synthWithCount(file, pool, count);
   const after = synthWithCount(file, pool, count - 1);
 
-  it("removes exactly that host's disk and domain from the compute stack", () => {
+  it("removes exactly that host's disk and domain (and an etcd member's data volume) from the compute stack", () => {
     const gone = resourceAddresses(before.compute).filter((a) => !resourceAddresses(after.compute).includes(a));
     expect(gone.sort()).toEqual(hostAddresses(before.compute, removed).sort());
-    expect(gone.map((a) => a.split(".")[0]).sort()).toEqual(["libvirt_domain", "libvirt_volume"]);
+    const types = removed.startsWith("etcd-") ? ["libvirt_domain", "libvirt_volume", "libvirt_volume"] : ["libvirt_domain", "libvirt_volume"];
+    expect(gone.map((a) => a.split(".")[0]).sort()).toEqual(types);
     expect(resourceAddresses(after.compute).filter((a) => !resourceAddresses(before.compute).includes(a))).toEqual([]);
   });
 

@@ -10,9 +10,9 @@ import { checkLibvirtConformance, libvirtSchema, synthLibvirt, type Json } from 
 const schema = libvirtSchema();
 
 describe.each([
-  ["clusters/local.yaml", 10],
-  ["clusters/local-stacked.yaml", 5],
-])("%s conforms to the dmacvicar/libvirt 0.8.3 schema", (file, hosts) => {
+  ["clusters/local.yaml", 10, 3],
+  ["clusters/local-stacked.yaml", 5, 3],
+])("%s conforms to the dmacvicar/libvirt 0.8.3 schema", (file, hosts, members) => {
   const { network, compute } = synthLibvirt(loadCluster(file, REPO_ROOT).plan);
 
   it("network stack: the provider config and the network", () => {
@@ -23,11 +23,12 @@ describe.each([
     expect(report.checked.filter((a) => a.startsWith("libvirt_network."))).toHaveLength(1);
   });
 
-  it(`compute stack: the provider config, the pool, ${hosts + 1} volumes and ${hosts} domains`, () => {
+  // Volumes: the base image, one root disk per host, one etcd data volume per member.
+  it(`compute stack: the provider config, the pool, ${hosts + 1 + members} volumes and ${hosts} domains`, () => {
     const report = checkLibvirtConformance(compute, schema);
     expect(report.problems).toEqual([]);
     const count = (type: string): number => report.checked.filter((a) => a.startsWith(`${type}.`)).length;
-    expect([count("libvirt_pool"), count("libvirt_volume"), count("libvirt_domain")]).toEqual([1, hosts + 1, hosts]);
+    expect([count("libvirt_pool"), count("libvirt_volume"), count("libvirt_domain")]).toEqual([1, hosts + 1 + members, hosts]);
     expect(report.checked).toContain("provider.libvirt[0]");
   });
 

@@ -36,6 +36,8 @@ interface ExpectedCluster {
    */
   readonly bridge?: string;
   readonly dynamicRange?: { readonly start: string; readonly end: string };
+  /** Hosts running an etcd member: each has its own data volume as a second disk. */
+  readonly etcdMembers: readonly string[];
 }
 
 const host = (name: string, address: string, mac: string, vcpu: number, memory: number, diskGiB: number): ExpectedHost => ({ name, address, mac, vcpu, memory, diskGiB });
@@ -50,6 +52,7 @@ const EXAMPLES: readonly ExpectedCluster[] = [
     domain: "k8s.internal",
     vip: "10.240.0.2",
     poolPath: "/var/lib/libvirt/pools/k8s-local",
+    etcdMembers: ["etcd-1", "etcd-2", "etcd-3"],
     hosts: [
       host("lb-1", "10.240.0.5", "52:54:00:f0:00:05", 1, 1024, 10),
       host("lb-2", "10.240.0.6", "52:54:00:f0:00:06", 1, 1024, 10),
@@ -71,6 +74,7 @@ const EXAMPLES: readonly ExpectedCluster[] = [
     domain: "k8s-stacked.internal",
     vip: "10.241.0.2",
     poolPath: "/var/lib/libvirt/pools/k8s-local-stacked",
+    etcdMembers: ["cp-1", "cp-2", "cp-3"],
     hosts: [
       host("cp-1", "10.241.0.20", "52:54:00:f1:00:14", 2, 4096, 30),
       host("cp-2", "10.241.0.21", "52:54:00:f1:00:15", 2, 4096, 30),
@@ -87,6 +91,7 @@ const EXAMPLES: readonly ExpectedCluster[] = [
     domain: "k8s-laptop.internal",
     vip: "10.242.0.2",
     poolPath: "/var/lib/libvirt/pools/k8s-laptop",
+    etcdMembers: ["cp-1", "cp-2", "cp-3"],
     hosts: [
       host("cp-1", "10.242.0.20", "52:54:00:f2:00:14", 2, 2048, 20),
       host("cp-2", "10.242.0.21", "52:54:00:f2:00:15", 2, 2048, 20),
@@ -203,7 +208,8 @@ describe.each(EXAMPLES)("libvirt target, $file", (expected) => {
     it(`has ${expected.hosts.length} disks: a qcow2 overlay per host on the base volume, sized per role`, () => {
       const [poolId] = resourcesOf(compute, "libvirt_pool")[0];
       const baseId = named(compute, "libvirt_volume", `${expected.cluster}-base.qcow2`).id;
-      expect(resourcesOf(compute, "libvirt_volume")).toHaveLength(expected.hosts.length + 1);
+      // The base volume, one root disk per host, one data volume per etcd member (day2-data-disks.test.ts).
+      expect(resourcesOf(compute, "libvirt_volume")).toHaveLength(expected.hosts.length + 1 + expected.etcdMembers.length);
       for (const h of expected.hosts) {
         const disk = named(compute, "libvirt_volume", `${expected.cluster}-${h.name}.qcow2`);
         expect(disk.config).toMatchObject({
@@ -227,7 +233,11 @@ describe.each(EXAMPLES)("libvirt target, $file", (expected) => {
       const diskId = named(compute, "libvirt_volume", `${expected.cluster}-${h.name}.qcow2`).id;
       expect(domain.config["//"].metadata.path).toBe(`compute/compute/domain-${h.name}`);
       expect(domain.config).toMatchObject({ type: "kvm", vcpu: h.vcpu, memory: h.memory, autostart: true, qemu_agent: false });
-      expect(domain.config.disk).toEqual([{ volume_id: ref("libvirt_volume", diskId, "id") }]);
+      const disks = [{ volume_id: ref("libvirt_volume", diskId, "id") }];
+      if (expected.etcdMembers.includes(h.name)) {
+        disks.push({ volume_id: ref("libvirt_volume", named(compute, "libvirt_volume", `${expected.cluster}-${h.name}-etcd-data.qcow2`).id, "id") });
+      }
+      expect(domain.config.disk).toEqual(disks);
       expect(domain.config.network_interface).toHaveLength(1);
       expect(domain.config.network_interface[0]).toMatchObject({ mac: h.mac, hostname: h.name, addresses: [h.address], wait_for_lease: true });
       expect(domain.config.console).toEqual([{ type: "pty", target_port: "0", target_type: "serial" }]);
@@ -268,11 +278,19 @@ describe.each(EXAMPLES)("libvirt target, $file", (expected) => {
       expect(attachment.input).toEqual({ network_id: networkIds[0] });
       for (const [, config] of domains) {
         // Terraform JSON takes plain resource addresses here; an interpolation ("${...}") fails at `terraform init`.
-        expect(config.lifecycle).toEqual({ replace_triggered_by: [`terraform_data.${attachmentId}`] });
+        expect(config.lifecycle.replace_triggered_by[0]).toBe(`terraform_data.${attachmentId}`);
       }
       // Disks (the hosts' data), the base volume and the pool stay.
       for (const type of ["libvirt_volume", "libvirt_pool"]) {
         for (const [, config] of resourcesOf(compute, type)) expect(config.lifecycle?.replace_triggered_by).toBeUndefined();
+      }
+    });
+
+    it("replaces a domain with its root volume (0.8.3 would update the domain in place and keep the deleted disk)", () => {
+      for (const h of expected.hosts) {
+        const domain = named(compute, "libvirt_domain", `${expected.cluster}-${h.name}`).config;
+        const disk = named(compute, "libvirt_volume", `${expected.cluster}-${h.name}.qcow2`).id;
+        expect(domain.lifecycle.replace_triggered_by).toContain(`libvirt_volume.${disk}`);
       }
     });
 

@@ -63,8 +63,9 @@ it("writes one file per host and the index, under clusters/<cluster>", () => {
   const nixos = path.join(work, "nixos");
   writeClusterNixFiles(nixos, local());
   expect(Object.keys(snapshot(nixos)).sort()).toEqual(
-    // libvirt-network.json: how the cluster's libvirt network was created, read back by the next synth.
-    ["default.nix", "libvirt-network.json", ...local().hosts.map((h) => `hosts/${h.name}.nix`)].map((f) => `clusters/local/${f}`).sort(),
+    // libvirt-network.json: how the cluster's libvirt network was created; machines.json: the machine record of the
+    // change review. Both are read back by the next synth.
+    ["default.nix", "libvirt-network.json", "machines.json", ...local().hosts.map((h) => `hosts/${h.name}.nix`)].map((f) => `clusters/local/${f}`).sort(),
   );
 });
 

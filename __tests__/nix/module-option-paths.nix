@@ -53,7 +53,13 @@ let
     kubectl = stub "kubectl";
     kubernetes = stub "kubernetes";
     systemd = stub "systemd";
+    util-linux = stub "util-linux";
+    coreutils = stub "coreutils";
+    e2fsprogs = stub "e2fsprogs";
+    etcd = stub "etcd";
+    runtimeShell = "/nix/store/00000000000000000000000000000000-bash/bin/bash";
     writeText = name: text: builtins.deepSeq text "/nix/store/00000000000000000000000000000000-${name}";
+    writeShellScript = name: text: builtins.deepSeq text "/nix/store/00000000000000000000000000000000-${name}";
   };
 
   lib = rec {
@@ -90,6 +96,16 @@ let
     escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
     mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
     filter = builtins.filter;
+    replaceStrings = builtins.replaceStrings;
+    optionalString = condition: text: if condition then text else "";
+    makeBinPath = packages: builtins.concatStringsSep ":" (map (p: "${p}/bin") packages);
+    escapeShellArg = text: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] text + "'";
+    removePrefix =
+      prefix: text:
+      let
+        n = builtins.stringLength prefix;
+      in
+      if builtins.substring 0 n text == prefix then builtins.substring n (builtins.stringLength text - n) text else text;
     findFirst =
       predicate: default: list:
       let

@@ -49,7 +49,7 @@ export class GcpClusterCompute extends Construct {
         cluster: plan.cluster,
         host,
         image: this.image.reference,
-        bootDiskType: gcp.bootDiskType,
+        bootDiskType: host.bootDiskType ?? gcp.bootDiskType,
         subnetwork: network.subnetworkSelfLink,
         tags: hostTags(host, tags),
         serviceAccountEmail: this.serviceAccount.email,

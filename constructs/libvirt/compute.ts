@@ -7,9 +7,11 @@ import { Construct } from "constructs";
 import { Domain } from "../../.gen/providers/libvirt/domain";
 import { Pool } from "../../.gen/providers/libvirt/pool";
 import { Volume } from "../../.gen/providers/libvirt/volume";
+import { ETCD_DATA_DISK_NAME } from "../../src/cluster/etcd-data-disk";
+import type { MachineGuard } from "../../src/cluster/plan-types";
 import { RFC1123_LABEL } from "../../src/cluster/schema";
 import type { HostEndpoint } from "../target";
-import { REMOVE_GRAPHICS_XSLT } from "./headless";
+import { REMOVE_GRAPHICS_AND_NAME_DATA_DISK_XSLT, REMOVE_GRAPHICS_XSLT } from "./headless";
 
 /** What a machine needs from the host plan (HostPlan satisfies it). */
 export interface LibvirtHostSpec {
@@ -25,6 +27,16 @@ export interface LibvirtHostSpec {
   readonly memoryMiB: number;
   /** Size of the host's disk; at least the base image's virtual size. The guest grows its root file system. */
   readonly diskGiB: number;
+  /**
+   * etcd members: size of the member's own data volume, attached as the second disk (serial `etcd-data`).
+   * @default no data volume
+   */
+  readonly etcdDataGiB?: number;
+  /**
+   * prevent_destroy on the domain and its root volume.
+   * @default not protected
+   */
+  readonly guard?: Pick<MachineGuard, "preventDestroy">;
 }
 
 export type LibvirtDomainType = "kvm" | "qemu";
@@ -75,8 +87,8 @@ function resourceAddress(resource: TerraformResource): string {
 }
 
 /** Construct ids of a host's resources: keyed by host name, so a host's resources never move. */
-export function hostConstructIds(host: string): { readonly disk: string; readonly domain: string } {
-  return { disk: `disk-${host}`, domain: `domain-${host}` };
+export function hostConstructIds(host: string): { readonly disk: string; readonly domain: string; readonly etcdData: string } {
+  return { disk: `disk-${host}`, domain: `domain-${host}`, etcdData: `etcd-data-${host}` };
 }
 
 /**
@@ -95,6 +107,11 @@ export class LibvirtClusterCompute extends Construct {
   readonly baseVolume: Volume;
   /** By host name. */
   readonly disks: Readonly<Record<string, Volume>>;
+  /**
+   * By host name, etcd members only: the member's data volume (not a copy-on-write overlay; raw space formatted by
+   * the guest on first use). `prevent_destroy`: no apply or `cdktf destroy` deletes it (docs/day-2.md).
+   */
+  readonly etcdDataVolumes: Readonly<Record<string, Volume>>;
   /** By host name. */
   readonly domains: Readonly<Record<string, Domain>>;
   /** By host name: SSH goes to the planned address; the machine id is the domain's UUID (a token). */
@@ -124,6 +141,7 @@ export class LibvirtClusterCompute extends Construct {
     });
 
     const disks: Record<string, Volume> = {};
+    const etcdDataVolumes: Record<string, Volume> = {};
     const domains: Record<string, Domain> = {};
     const hosts: Record<string, HostEndpoint> = {};
     for (const host of props.hosts) {
@@ -134,7 +152,20 @@ export class LibvirtClusterCompute extends Construct {
         baseVolumeId: this.baseVolume.id,
         format: "qcow2",
         size: host.diskGiB * GIB,
+        lifecycle: { preventDestroy: host.guard?.preventDestroy ?? false },
       });
+      const etcdData =
+        host.etcdDataGiB === undefined
+          ? undefined
+          : new Volume(this, ids.etcdData, {
+              name: `${host.machineName}-${ETCD_DATA_DISK_NAME}.qcow2`,
+              pool: this.pool.name,
+              format: "qcow2",
+              size: host.etcdDataGiB * GIB,
+              // The size is set at creation: 0.8.3 would replace the volume (and its data) for a new one. A volume
+              // grown by hand (docs/day-2.md#data-disks-and-migration) must not show as a change either.
+              lifecycle: { preventDestroy: true, ignoreChanges: ["size"] },
+            });
       const domain = new Domain(this, ids.domain, {
         name: host.machineName,
         type: domainType,
@@ -144,7 +175,7 @@ export class LibvirtClusterCompute extends Construct {
         qemuAgent: props.qemuAgent ?? false,
         // Pass the host CPU through under KVM (full feature set for the guest); emulation keeps QEMU's default model.
         ...(domainType === "kvm" ? { cpu: { mode: "host-passthrough" } } : {}),
-        disk: [{ volumeId: disk.id }],
+        disk: etcdData ? [{ volumeId: disk.id }, { volumeId: etcdData.id }] : [{ volumeId: disk.id }],
         networkInterface: [
           {
             networkId: props.networkId,
@@ -155,15 +186,23 @@ export class LibvirtClusterCompute extends Construct {
           },
         ],
         console: [{ type: "pty", targetPort: "0", targetType: "serial" }],
-        xml: { xslt: REMOVE_GRAPHICS_XSLT },
+        // A domain without a data disk keeps the stylesheet it always had: xml.xslt forces a new domain.
+        xml: { xslt: etcdData ? REMOVE_GRAPHICS_AND_NAME_DATA_DISK_XSLT : REMOVE_GRAPHICS_XSLT },
         timeouts: { create: props.createTimeout ?? "10m" },
-        lifecycle: { replaceTriggeredBy: [resourceAddress(this.networkAttachment)] },
+        lifecycle: {
+          // Also replaced with its root volume: 0.8.3 plans a replaced volume as an in-place domain update that it
+          // never applies, and the running VM would keep the deleted disk until it restarts.
+          replaceTriggeredBy: [resourceAddress(this.networkAttachment), resourceAddress(disk)],
+          preventDestroy: host.guard?.preventDestroy ?? false,
+        },
       });
       disks[host.name] = disk;
+      if (etcdData) etcdDataVolumes[host.name] = etcdData;
       domains[host.name] = domain;
       hosts[host.name] = { sshAddress: host.address, machineId: domain.id };
     }
     this.disks = disks;
+    this.etcdDataVolumes = etcdDataVolumes;
     this.domains = domains;
     this.hosts = hosts;
   }
@@ -184,6 +223,9 @@ function validate(id: string, props: LibvirtClusterComputeProps): void {
     if (!Number.isInteger(h.vcpu) || h.vcpu < 1) fail(`host "${h.name}": vcpu ${h.vcpu} must be a whole number of at least 1`);
     if (!Number.isInteger(h.memoryMiB) || h.memoryMiB < 256) fail(`host "${h.name}": memoryMiB ${h.memoryMiB} must be a whole number of at least 256`);
     if (!Number.isInteger(h.diskGiB) || h.diskGiB < 1) fail(`host "${h.name}": diskGiB ${h.diskGiB} must be a whole number of at least 1`);
+    if (h.etcdDataGiB !== undefined && (!Number.isInteger(h.etcdDataGiB) || h.etcdDataGiB < 1)) {
+      fail(`host "${h.name}": etcdDataGiB ${h.etcdDataGiB} must be a whole number of at least 1`);
+    }
     for (const key of ["name", "machineName", "mac", "address"] as const) {
       if (seen[key].has(h[key])) fail(`${key} "${h[key]}" is used by two hosts`);
       seen[key].add(h[key]);

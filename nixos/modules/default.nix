@@ -9,6 +9,7 @@
     ./node-network.nix
     ./kubernetes.nix
     ./etcd.nix
+    ./etcd-data-disk.nix
     ./control-plane.nix
     ./kubelet-node.nix
     ./node-roles.nix

@@ -6,6 +6,20 @@ export type Target = "libvirt" | "gcp";
 export type Topology = "external-etcd" | "stacked";
 export type Role = "etcd" | "control-plane" | "worker" | "load-balancer";
 
+/**
+ * What Terraform may do to a host's machine in this synth. The planner protects every etcd member and
+ * control-plane host; the change review (src/day2/review.ts) lifts a protection only for a change it allowed.
+ * These guards hold at `terraform plan` even for a change made directly in the synthesized JSON.
+ */
+export interface MachineGuard {
+  /** lifecycle.prevent_destroy on the machine (GCP instance; libvirt domain and root volume). */
+  readonly preventDestroy: boolean;
+  /** GCP allow_stopping_for_update: a machine-type change may stop the instance. */
+  readonly allowStopping: boolean;
+  /** Apply a changed boot image (re-image: replaces the machine); otherwise the image is bootstrap only. */
+  readonly applyImage: boolean;
+}
+
 export interface HostPlan {
   /** Host name, an RFC 1123 label, unique in the cluster (e.g. "cp-1"). */
   readonly name: string;
@@ -30,8 +44,17 @@ export interface HostPlan {
   readonly vcpu: number;
   readonly memoryMiB: number;
   readonly diskGiB: number;
+  /**
+   * etcd members only: size of the member's own data disk, mounted at etcd's data directory
+   * (src/cluster/etcd-data-disk.ts). Unset on other hosts, and on a member created before data disks existed
+   * until its data is moved (the change preview holds it pending, src/day2/).
+   */
+  readonly etcdDataGiB?: number;
+  readonly guard: MachineGuard;
   /** GCP only: zone, by index within the pool. */
   readonly zone?: string;
+  /** GCP only: the boot disk's type (gcp.bootDiskType). */
+  readonly bootDiskType?: "pd-standard" | "pd-balanced" | "pd-ssd";
   /** GCP only: machine type of the host's pool. */
   readonly machineType?: string;
 }

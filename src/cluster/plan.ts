@@ -3,7 +3,8 @@ import { cidrHost, parseCidr } from "./ipv4";
 import { DEFAULT_API_HOST_NUMBER, layoutHosts, type HostSlot } from "./layout";
 import { networkPlanOf, resolveLibvirtNetwork, type CommittedNetwork } from "./libvirt-network";
 import type { Description, PoolName } from "./schema";
-import type { ClusterPlan, EtcdMember, HostPlan, LibvirtNetwork, Role } from "./plan-types";
+import { ETCD_DATA_DISK_DEFAULT_GIB } from "./etcd-data-disk";
+import type { ClusterPlan, EtcdMember, HostPlan, LibvirtNetwork, MachineGuard, Role } from "./plan-types";
 
 export const API_PORT = 6443;
 export const ETCD_CLIENT_PORT = 2379;
@@ -33,6 +34,12 @@ function libvirtNetworkOf(d: Description, committed: CommittedNetwork): LibvirtN
   return { ...networkPlanOf(record), record };
 }
 
+/** The safe default: etcd members and control-plane hosts are never replaced or stopped by an apply. */
+export function protectedGuard(roles: readonly Role[]): MachineGuard {
+  const critical = roles.includes("etcd") || roles.includes("control-plane");
+  return { preventDestroy: critical, allowStopping: !critical, applyImage: false };
+}
+
 function planHost(d: Description, slot: HostSlot): HostPlan {
   const roles = rolesOf(slot.pool, d.topology).sort();
   const address = cidrHost(parseCidr(d.network.nodeCidr)!, slot.hostNumber);
@@ -54,8 +61,11 @@ function planHost(d: Description, slot: HostSlot): HostPlan {
     vcpu: slot.spec.vcpu,
     memoryMiB: slot.spec.memoryMiB,
     diskGiB: slot.spec.diskGiB,
+    guard: protectedGuard(roles),
+    ...(roles.includes("etcd") ? { etcdDataGiB: slot.spec.etcdDataGiB ?? ETCD_DATA_DISK_DEFAULT_GIB } : {}),
     ...(gcp ? { zone: gcp.zones[slot.index % gcp.zones.length] } : {}),
     ...(machineType ? { machineType } : {}),
+    ...(gcp ? { bootDiskType: gcp.bootDiskType } : {}),
   };
 }
 

@@ -48,6 +48,8 @@ const pool = (name: PoolName) => {
     vcpu: z.number().int().min(1).max(256).default(d.vcpu),
     memoryMiB: z.number().int().min(512).max(1048576).default(d.memoryMiB),
     diskGiB: z.number().int().min(4).max(65536).default(d.diskGiB),
+    /** Size of each etcd member's own data disk (pools that run etcd only); default ETCD_DATA_DISK_DEFAULT_GIB. */
+    etcdDataGiB: z.number().int().min(1).max(65536).optional(),
     namePrefix: label("namePrefix").default(d.namePrefix),
     addressOffset: z.number().int().min(1).default(d.addressOffset),
   });

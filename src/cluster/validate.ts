@@ -76,6 +76,14 @@ function checkTargetAndTopology(d: Description): Finding[] {
       ),
     );
   }
+  // The data disk belongs to etcd members: etcd (external) or controlPlane (stacked).
+  const etcdPool = d.topology === "stacked" ? "controlPlane" : "etcd";
+  for (const pool of ["etcd", "controlPlane", "worker", "loadBalancer"] as const) {
+    const size = d.pools[pool]?.etcdDataGiB;
+    if (size !== undefined && pool !== etcdPool) {
+      findings.push(error(`pools.${pool}.etcdDataGiB`, `got ${size}, but the hosts of pools.${pool} run no etcd member (topology "${d.topology}"); set it on pools.${etcdPool}`));
+    }
+  }
   const lbCount = d.pools.loadBalancer?.count ?? 0;
   if (d.target === "gcp" && lbCount > 0) {
     findings.push(error("pools.loadBalancer", `got ${lbCount} load-balancer hosts, but the load-balancer role exists only on libvirt; on GCP the cloud load balancers serve the API: remove pools.loadBalancer`));

@@ -3,6 +3,7 @@
  * only; the role modules in nixos/modules turn it into NixOS configuration.
  */
 import { parseCidr, parseIp } from "../cluster/ipv4";
+import { ETCD_DATA_DIR, ETCD_DATA_DISK_NAME, etcdDataDevice } from "../cluster/etcd-data-disk";
 import type { ClusterPlan, HostPlan } from "../cluster/plan-types";
 import { PKI_DIR, pkiAccounts, pkiIdentities, pkiPathsFor } from "./pki-files";
 import type { NixAttrs, NixValue } from "./writer";
@@ -72,9 +73,15 @@ function kubernetesFacts(plan: ClusterPlan): NixAttrs {
   };
 }
 
-function etcdFacts(plan: ClusterPlan): NixAttrs {
+function etcdFacts(plan: ClusterPlan, host: HostPlan): NixAttrs {
   return {
     members: plan.etcdMembers.map((m) => ({ name: m.name, address: m.address, clientUrl: m.clientUrl, peerUrl: m.peerUrl })),
+    // The member's own data disk (nixos/modules/etcd-data-disk.nix mounts it at the data directory); null on other
+    // hosts, and on a member whose data has not been moved onto a disk yet (docs/day-2.md#data-disks-and-migration).
+    dataDisk:
+      host.runsEtcd && host.etcdDataGiB !== undefined
+        ? { device: etcdDataDevice(plan.target), label: ETCD_DATA_DISK_NAME, dataDir: ETCD_DATA_DIR }
+        : null,
   };
 }
 
@@ -110,7 +117,7 @@ export function hostFileValue(plan: ClusterPlan, host: HostPlan): NixAttrs {
     },
     network: { nodeCidr: plan.nodeCidr, prefixLength: prefixLength(plan.nodeCidr), gateway: plan.gateway },
     api: needsApi ? apiFacts(plan, host) : null,
-    etcd: host.runsEtcd || host.runsControlPlane ? etcdFacts(plan) : null,
+    etcd: host.runsEtcd || host.runsControlPlane ? etcdFacts(plan, host) : null,
     kubernetes: host.runsControlPlane || host.runsKubelet ? kubernetesFacts(plan) : null,
     pki: {
       dir: PKI_DIR,

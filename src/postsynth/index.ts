@@ -3,6 +3,8 @@
  * files atomically. Order matters only for readability of the log.
  */
 import type { ClusterPlan } from "../cluster/plan-types";
+import type { ReviewedChange } from "../day2/review";
+import { printSynthSummary } from "../day2/summary";
 import { exportTerranix } from "../export/step";
 import { nixPostSynthStep } from "../nix/emit";
 import { writeTopologySummary } from "../report/step";
@@ -19,11 +21,13 @@ export interface PostSynthContext {
    * main.ts uses <root>/nixos, or $NIXOS_OUT_DIR when set (tests and the benchmark write elsewhere).
    */
   readonly nixosDir: string;
+  /** The change review of this synth (src/day2/step.ts); the synth summary is printed when it is given. */
+  readonly change?: ReviewedChange;
 }
 
 export type PostSynthStep = (context: PostSynthContext) => void;
 
-export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [backendCachePostSynthStep, exportTerranix, nixPostSynthStep, writeTopologySummary];
+export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [backendCachePostSynthStep, exportTerranix, nixPostSynthStep, writeTopologySummary, printSynthSummary];
 
 export function runPostSynth(context: PostSynthContext): void {
   for (const step of POST_SYNTH_STEPS) step(context);

@@ -14,6 +14,11 @@
     sshUser = "root";
   };
   etcd = {
+    dataDisk = {
+      dataDir = "/var/lib/etcd";
+      device = "/dev/disk/by-id/google-etcd-data";
+      label = "etcd-data";
+    };
     members = [
       {
         address = "10.240.0.10";

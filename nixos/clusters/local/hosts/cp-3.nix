@@ -35,6 +35,7 @@
     sshUser = "root";
   };
   etcd = {
+    dataDisk = null;
     members = [
       {
         address = "10.240.0.10";

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Moves the data of existing etcd members from the root disk onto their own data disks, ONE member at a time:
+# for each member named, in order, it
+#   1. checks that every member is healthy (scripts/lib/health.sh etcd-cluster), else stops before touching it;
+#   2. on the member: formats the data disk only if it is blank, stops etcd, copies the data directory onto the
+#      disk, keeps the old directory as /var/lib/etcd.pre-disk, mounts the disk at /var/lib/etcd, starts etcd;
+#   3. waits until the member and the cluster are healthy again;
+#   4. deploys the member's new NixOS configuration (the mount and its guards) with scripts/deploy-cluster.sh and
+#      waits for health once more, before the next member.
+# It stops at the first member that does not become healthy, says which, and leaves the others untouched.
+#
+#   scripts/etcd-move-data.sh <cluster> <member> [<member>...]
+#
+# Before: synthesize with the member named (ALLOW_DISRUPTION=<member>, so its host file gets the data disk) and
+# `cdktf deploy compute pki` (GCP: the disk is attached to the running instance; libvirt: the domain is
+# replaced with its data volume, the root volume is kept). See docs/day-2.md#data-disks-and-migration.
+# Run again for a member that was already moved: it finds the disk mounted and only redeploys and checks it.
+#
+# Needs ssh, jq and nix-instantiate here; the hosts have util-linux and e2fsprogs (NixOS base). TIMEOUT (default
+# 300) bounds each health wait, in seconds. DEPLOY_SCRIPT overrides scripts/deploy-cluster.sh (tests).
+set -euo pipefail
+
+usage() {
+  echo "usage: $0 <cluster> <member> [<member>...]" >&2
+  exit 2
+}
+[ $# -ge 2 ] || usage
+cluster=$1
+shift
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+dir="nixos/clusters/$cluster"
+timeout=${TIMEOUT:-300}
+deploy_script=${DEPLOY_SCRIPT:-$root/scripts/deploy-cluster.sh}
+
+fail() {
+  echo "etcd-move-data: $*" >&2
+  exit 1
+}
+[ -f "$dir/default.nix" ] || fail "no generated files for cluster $cluster ($dir): synthesize its description first"
+
+hosts_json=$(nix-instantiate --eval --strict --json -E \
+  "let index = import ./$dir/default.nix; in map (name: import index.hostFiles.\${name}) index.hosts")
+member_urls=$(jq -r 'map(select(.host.runsEtcd)) | first | .etcd.members | map(.clientUrl) | join(" ")' <<<"$hosts_json")
+
+ssh_address() {
+  local host_json=$1 name
+  name=$(jq -r .host.name <<<"$host_json")
+  if [ "$(jq -r .deploy.hostnameSource <<<"$host_json")" = outputs ]; then
+    [ -f "$dir/outputs.json" ] || fail "$dir/outputs.json is missing: run \`npm run outputs -- $(jq -r .cluster.sourceFile <<<"$host_json")\`"
+    jq -r --arg name "$name" '.[$name].ssh_address' "$dir/outputs.json"
+  else
+    jq -r .deploy.hostname <<<"$host_json"
+  fi
+}
+
+# health <user@address> <host json> <check> [args]: scripts/lib/health.sh on the host, with its certificate paths.
+health() {
+  local target=$1 host_json=$2 sudo=""
+  shift 2
+  [ "$(jq -r .deploy.sshUser <<<"$host_json")" = root ] || sudo="sudo -n "
+  local env
+  env=$(jq -r --arg sudo "$sudo" '"K8S_HEALTH_SUDO=\"\($sudo)\" K8S_ETCD_CA=\(.pki.files.etcdCaCert) K8S_ETCD_CERT=\(.pki.files.etcdHealthcheckClientCert) K8S_ETCD_KEY=\(.pki.files.etcdHealthcheckClientKey)"' <<<"$host_json")
+  ssh -o BatchMode=yes -o ConnectTimeout=10 "$target" "$env sh -s -- $*" <"$root/scripts/lib/health.sh"
+}
+
+wait_healthy() {
+  local target=$1 host_json=$2 name=$3 deadline=$((SECONDS + timeout)) out
+  until out=$(health "$target" "$host_json" etcd-member 2>&1) && out=$(health "$target" "$host_json" etcd-cluster $member_urls 2>&1); do
+    [ $SECONDS -lt $deadline ] || fail "$name did not become healthy within ${timeout}s ($out); stopping here. Members after it were not touched; its old data is in /var/lib/etcd.pre-disk on its root disk (docs/day-2.md#data-disks-and-migration)"
+    sleep 5
+  done
+  echo "etcd-move-data: $name: $out"
+}
+
+# Runs on the member (as root): format if blank, stop, copy, mount, start. Idempotent.
+remote_move() {
+  cat <<'EOF'
+set -eu
+dev=$1 label=$2 dir=/var/lib/etcd staging=/run/etcd-data-move
+if mountpoint -q "$dir"; then
+  [ "$(readlink -f "$(findmnt -n -o SOURCE --target "$dir")")" = "$(readlink -f "$dev")" ] || { echo "$dir is mounted from another device" >&2; exit 1; }
+  echo "already on the data disk"; exit 0
+fi
+[ -e "$dev" ] || { echo "the data disk $dev is not attached: cdktf deploy compute first" >&2; exit 1; }
+[ -d "$dir/member" ] || { echo "$dir holds no etcd data (no member/ directory); nothing to move" >&2; exit 1; }
+rc=0; blkid -p "$dev" >/dev/null 2>&1 || rc=$?
+if [ "$rc" = 2 ]; then
+  cmp -s -n 1048576 "$dev" /dev/zero || { echo "$dev is not blank but has no signature; refusing to format it" >&2; exit 1; }
+  mkfs.ext4 -q -L "$label" -m 0 "$dev"
+elif [ "$rc" != 0 ]; then
+  echo "blkid -p $dev failed ($rc)" >&2; exit 1
+fi
+mkdir -p "$staging"
+mount "$dev" "$staging"
+if [ -n "$(ls -A "$staging" | grep -v '^lost+found$' || true)" ]; then
+  umount "$staging"; echo "$dev already holds files; refusing to copy over them (inspect it by hand)" >&2; exit 1
+fi
+systemctl stop etcd
+# From here on, a failure restarts etcd on its untouched root-disk data.
+trap 'umount "$staging" 2>/dev/null || true; systemctl start etcd' EXIT
+cp -a "$dir/." "$staging/"
+sync
+[ -d "$staging/member" ] || { echo "the copy has no member/ directory" >&2; exit 1; }
+umount "$staging"
+mv "$dir" "$dir.pre-disk"
+mkdir -m 0700 "$dir"
+trap 'rmdir "$dir" 2>/dev/null && mv "$dir.pre-disk" "$dir"; systemctl start etcd' EXIT
+mount "$dev" "$dir"
+chown etcd:etcd "$dir"
+chmod 0700 "$dir"
+trap - EXIT
+systemctl start etcd
+echo "moved: $dir is on $dev; the old copy is $dir.pre-disk"
+EOF
+}
+
+for name in "$@"; do
+  host_json=$(jq -c --arg name "$name" 'map(select(.host.name == $name)) | first' <<<"$hosts_json")
+  [ "$host_json" != null ] || fail "cluster $cluster has no host \"$name\""
+  [ "$(jq -r .host.runsEtcd <<<"$host_json")" = true ] || fail "$name runs no etcd member"
+  device=$(jq -r '.etcd.dataDisk.device // empty' <<<"$host_json")
+  [ -n "$device" ] || fail "$name has no data disk in its host file: synthesize with ALLOW_DISRUPTION=$name, then cdktf deploy compute pki (docs/day-2.md#data-disks-and-migration)"
+  label=$(jq -r .etcd.dataDisk.label <<<"$host_json")
+  user=$(jq -r .deploy.sshUser <<<"$host_json")
+  target="$user@$(ssh_address "$host_json")"
+  sudo=""
+  [ "$user" = root ] || sudo="sudo -n"
+
+  echo "etcd-move-data: $name: checking that every member is healthy first"
+  out=$(health "$target" "$host_json" etcd-cluster $member_urls 2>&1) || fail "the cluster is not healthy before moving $name ($out); nothing was changed"
+  echo "etcd-move-data: $name: moving its data onto $device"
+  remote_move | ssh -o BatchMode=yes -o ConnectTimeout=10 "$target" $sudo sh -s -- "$device" "$label" || fail "moving $name's data failed (see above); etcd was restarted on its root-disk data"
+  wait_healthy "$target" "$host_json" "$name"
+  echo "etcd-move-data: $name: deploying its configuration with the data disk mount"
+  "$deploy_script" "$cluster" "$name" || fail "deploying $name failed; its data is on the disk and mounted, etcd runs; fix and run this script again for $name"
+  wait_healthy "$target" "$host_json" "$name"
+  echo "etcd-move-data: $name: done; remove /var/lib/etcd.pre-disk on it once you no longer want the fallback copy"
+done
