@@ -31,6 +31,7 @@
     sshUser = "root";
   };
   etcd = {
+    dataDisk = null;
     members = [
       {
         address = "192.168.1.10";

@@ -56,6 +56,11 @@
     sshUser = "root";
   };
   etcd = {
+    dataDisk = {
+      dataDir = "/var/lib/etcd";
+      device = "/dev/disk/by-id/virtio-etcd-data";
+      label = "etcd-data";
+    };
     members = [
       {
         address = "192.168.1.20";
