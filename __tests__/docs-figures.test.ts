@@ -59,8 +59,11 @@ describe("docs/targets.md: GCP preflight quotas for clusters/gcp.yaml", () => {
   const addresses = resourcesOf(network, "google_compute_address").map(([, c]) => c);
   const forwardingRules = resourcesOf(compute, "google_compute_forwarding_rule").map(([, c]) => c);
   const withPublicAddress = instances.filter((i) => (i.network_interface as Json[]).some((n) => (n.access_config ?? []).length > 0));
-  const bootDisks = (types: string[]) =>
-    instances.filter((i) => types.includes(i.boot_disk.initialize_params.type as string)).reduce((n, i) => n + (i.boot_disk.initialize_params.size as number), 0);
+  const dataDisks = resourcesOf(compute, "google_compute_disk").map(([, c]) => c);
+  /** GB of the given disk types: boot disks and the etcd members' data disks. */
+  const diskGb = (types: string[]) =>
+    instances.filter((i) => types.includes(i.boot_disk.initialize_params.type as string)).reduce((n, i) => n + (i.boot_disk.initialize_params.size as number), 0) +
+    dataDisks.filter((d) => types.includes(d.type as string)).reduce((n, d) => n + (d.size as number), 0);
 
   /** vCPUs a machine type lists; only E2 and N1 types count against CPUS (others have their own metric). */
   function cpusQuotaVcpus(machineType: string): number {
@@ -75,8 +78,8 @@ describe("docs/targets.md: GCP preflight quotas for clusters/gcp.yaml", () => {
     STATIC_ADDRESSES: addresses.filter((a) => a.address_type === "EXTERNAL").length,
     INTERNAL_ADDRESSES: addresses.filter((a) => a.address_type === "INTERNAL").length,
     CPUS: instances.reduce((n, i) => n + cpusQuotaVcpus(i.machine_type as string), 0),
-    SSD_TOTAL_GB: bootDisks(["pd-balanced", "pd-ssd"]),
-    DISKS_TOTAL_GB: bootDisks(["pd-standard"]),
+    SSD_TOTAL_GB: diskGb(["pd-balanced", "pd-ssd"]),
+    DISKS_TOTAL_GB: diskGb(["pd-standard"]),
     INSTANCES: instances.length,
     INSTANCE_GROUPS: resourcesOf(compute, "google_compute_instance_group").length,
     EXTERNAL_NETWORK_LB_FORWARDING_RULES: forwardingRules.filter((f) => f.load_balancing_scheme === "EXTERNAL").length,
@@ -104,8 +107,10 @@ describe("docs/targets.md: GCP preflight quotas for clusters/gcp.yaml", () => {
     expect(resourcesOf(compute, "google_compute_address")).toEqual([]);
   });
 
-  it("creates no disk besides the boot disks that the disk rows count", () => {
-    expect(resourcesOf(compute, "google_compute_disk")).toEqual([]);
-    for (const i of instances) expect(i).not.toHaveProperty("attached_disk");
+  it("creates no disk besides the boot disks and one data disk per etcd member, which the disk rows count", () => {
+    expect(dataDisks.map((d) => d.name).sort()).toEqual(["gcp-etcd-1-etcd-data", "gcp-etcd-2-etcd-data", "gcp-etcd-3-etcd-data"]);
+    for (const i of instances) {
+      for (const attached of (i.attached_disk ?? []) as Json[]) expect(attached.device_name).toBe("etcd-data");
+    }
   });
 });

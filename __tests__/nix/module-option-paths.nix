@@ -99,7 +99,6 @@ let
     replaceStrings = builtins.replaceStrings;
     optionalString = condition: text: if condition then text else "";
     makeBinPath = packages: builtins.concatStringsSep ":" (map (p: "${p}/bin") packages);
-    escapeShellArg = text: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] text + "'";
     removePrefix =
       prefix: text:
       let
