@@ -1,13 +1,43 @@
 #!/usr/bin/env bash
-# Deploys the NixOS configuration of ONE cluster with deploy-rs: every host of nixos/clusters/<cluster>, in plan
-# order (load balancers, etcd, control plane, workers), or only the hosts named. Hosts of other clusters are
-# never selected: each target is one deploy-rs node, "<cluster>-<host>".
+# Deploys the NixOS configuration of ONE cluster with deploy-rs, in role order and gated on health:
 #
-#   scripts/deploy-cluster.sh <cluster> [<host>...] [-- <deploy-rs options>]
+#   1. etcd members, one at a time. Before a member: every OTHER member is healthy (so restarting it keeps a
+#      quorum); after it: the member and then every member is healthy.
+#   2. control-plane hosts (that are not etcd members), one at a time: after each, its API server's /readyz.
+#   3. load balancers, one at a time: after each, it forwards /readyz to a ready API server.
+#   4. workers, in batches of --batch hosts (default 1): after each batch, every node of it is Ready.
+#   A host that runs kubelet (control-plane hosts, workers) is also waited for until its node is Ready.
+#
+# Each step is its own deploy-rs run with --rollback-succeeded false: magic rollback still reverts the host (or
+# batch) whose activation fails, but never a host deployed before it. The script stops at the first host whose
+# deploy fails or that does not become healthy within HEALTH_TIMEOUT, says which and why, and prints the command
+# that resumes from that host (--from).
+#
+#   scripts/deploy-cluster.sh [--bootstrap] [--from <host>] [--batch <n>] <cluster> [<host>...] [-- <deploy-rs options>]
+#
+#   --bootstrap     the cluster's first deploy: etcd has no quorum yet and a single member cannot become healthy
+#                   alone, so every etcd member is deployed in one deploy-rs run (still each with its own magic
+#                   rollback, none undone by another), then the cluster must become healthy; the rest follows as
+#                   in a rolling deploy. Without --bootstrap, a cluster whose other members are not healthy is
+#                   refused before anything is deployed.
+#   --from <host>   resume: skip the hosts before <host> in rollout order (as printed when a rollout stops).
+#   --batch <n>     workers deployed (and waited for) together; default 1.
+#   <host>...       only these hosts (still in role order); default every host of the cluster.
 #
 # Examples:
-#   scripts/deploy-cluster.sh local
-#   scripts/deploy-cluster.sh local worker-3 -- --dry-activate
+#   scripts/deploy-cluster.sh --bootstrap local          # first deploy after `cdktf deploy`
+#   scripts/deploy-cluster.sh local                      # every later deploy
+#   scripts/deploy-cluster.sh --batch 5 local -- --dry-activate
+#   scripts/deploy-cluster.sh local --from cp-2
+#
+# Health is the project's one definition, scripts/lib/health.sh: run on the host over SSH
+# (`ssh <host> sh -s -- <check> < scripts/lib/health.sh`, with the certificate paths of its generated host file)
+# for etcd and API servers, and here with kubectl and secrets/<cluster>/admin.kubeconfig (KUBECONFIG overrides
+# it) for node readiness. HEALTH_TIMEOUT (seconds, default 600) bounds each wait, HEALTH_INTERVAL (default 5)
+# spaces its attempts. With --dry-activate nothing is activated, so nothing is waited for.
+#
+# SSH (health checks and deploy-rs) verifies host keys against secrets/<cluster>/known_hosts when that file
+# exists (StrictHostKeyChecking=yes); without it, your own SSH configuration applies.
 #
 # Only this cluster is evaluated and built: deploy-rs' own pre-deploy check (`nix flake check`, once per target)
 # would evaluate every cluster's hosts and build every cluster's deploy checks, so the script runs deploy-rs with
@@ -18,64 +48,245 @@
 # deploy-rs comes from the flake (pinned); set DEPLOY to another command to use that instead, e.g. DEPLOY=deploy.
 set -euo pipefail
 
+me=scripts/deploy-cluster.sh
 usage() {
-  echo "usage: $0 <cluster> [<host>...] [-- <deploy-rs options>]" >&2
+  [ $# -eq 0 ] || echo "$me: $*" >&2
+  echo "usage: $me [--bootstrap] [--from <host>] [--batch <n>] <cluster> [<host>...] [-- <deploy-rs options>]" >&2
   exit 2
 }
 
-[ $# -ge 1 ] || usage
-cluster=$1
-shift
-
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-index="nixos/clusters/$cluster/default.nix"
-if [ ! -f "$index" ]; then
-  echo "$0: no generated files for cluster \"$cluster\" ($index): run \`CLUSTER_CONFIG=clusters/$cluster.yaml npx cdktf synth\`" >&2
-  exit 1
-fi
-
-hosts=()
+bootstrap=0
+from=""
+batch=1
+positional=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-  hosts+=("$1")
+  case $1 in
+  --bootstrap) bootstrap=1 ;;
+  --from) [ $# -ge 2 ] || usage "--from needs a host name"; from=$2; shift ;;
+  --from=*) from=${1#--from=} ;;
+  --batch) [ $# -ge 2 ] || usage "--batch needs a number"; batch=$2; shift ;;
+  --batch=*) batch=${1#--batch=} ;;
+  -*) usage "unknown option \"$1\" (deploy-rs options go after --)" ;;
+  *) positional+=("$1") ;;
+  esac
   shift
 done
 [ $# -gt 0 ] && shift # the "--"
+user_options=("$@")
+[ ${#positional[@]} -ge 1 ] || usage
+[[ $batch =~ ^[1-9][0-9]*$ ]] || usage "--batch must be a whole number of at least 1, not \"$batch\""
+cluster=${positional[0]}
+named=("${positional[@]:1}")
+health_timeout=${HEALTH_TIMEOUT:-600}
+health_interval=${HEALTH_INTERVAL:-5}
 
-mapfile -t planned < <(nix-instantiate --eval --strict --json -A hosts "$index" | jq -r '.[]')
-if [ ${#hosts[@]} -eq 0 ]; then
-  hosts=("${planned[@]}")
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+dir="nixos/clusters/$cluster"
+index="$dir/default.nix"
+if [ ! -f "$index" ]; then
+  echo "$me: no generated files for cluster \"$cluster\" ($index): run \`CLUSTER_CONFIG=clusters/$cluster.yaml npx cdktf synth\`" >&2
+  exit 1
 fi
 
-targets=()
-for host in "${hosts[@]}"; do
-  found=0
-  for p in "${planned[@]}"; do
-    if [ "$p" = "$host" ]; then found=1; fi
-  done
-  if [ "$found" -ne 1 ]; then
-    echo "$0: cluster $cluster has no host \"$host\" (hosts: ${planned[*]})" >&2
+# --- deploy-rs options ----------------------------------------------------------------------------------------
+skip_checks=0
+dry_activate=0
+ssh_opts_given=""
+passed=()
+i=0
+while [ $i -lt ${#user_options[@]} ]; do
+  option=${user_options[$i]}
+  if [ "$option" = "--" ]; then # what follows is deploy-rs' extra nix arguments
+    passed+=("${user_options[@]:$i}")
+    break
+  fi
+  case $option in
+  -s | --skip-checks) skip_checks=1; passed+=("$option") ;;
+  --dry-activate) dry_activate=1; passed+=("$option") ;;
+  --rollback-succeeded | --rollback-succeeded=*)
+    echo "$me: $option: hosts that succeeded are never rolled back by a later failure (each step runs with --rollback-succeeded false); roll one back with \`nix-env -p /nix/var/nix/profiles/system --rollback\` and switch-to-configuration on it" >&2
+    exit 2
+    ;;
+  --ssh-opts) i=$((i + 1)); ssh_opts_given=${user_options[$i]:-} ;;
+  --ssh-opts=*) ssh_opts_given=${option#--ssh-opts=} ;;
+  *) passed+=("$option") ;;
+  esac
+  i=$((i + 1))
+done
+
+# The cluster's own host keys (written when its machines are created), when there are any.
+known_hosts="secrets/$cluster/known_hosts"
+ssh_known=()
+if [ -f "$known_hosts" ]; then
+  ssh_known=(-o "UserKnownHostsFile=$known_hosts" -o StrictHostKeyChecking=yes)
+fi
+# deploy-rs splits --ssh-opts at spaces; the path is relative to the repository (deploy-rs runs here).
+ssh_opts=$ssh_opts_given
+[ ${#ssh_known[@]} -eq 0 ] || ssh_opts="${ssh_opts:+$ssh_opts }${ssh_known[*]}"
+deploy_ssh=()
+[ -z "$ssh_opts" ] || deploy_ssh=(--ssh-opts "$ssh_opts")
+
+# --- hosts ----------------------------------------------------------------------------------------------------
+# All host files of the cluster as one JSON list, in plan order (plain data, no nixpkgs needed).
+hosts_json=$(nix-instantiate --eval --strict --json -E \
+  "let index = import ./$dir/default.nix; in map (name: import index.hostFiles.\${name}) index.hosts")
+mapfile -t planned < <(jq -r '.[].host.name' <<<"$hosts_json")
+
+for host in "${named[@]}" ${from:+"$from"}; do
+  if ! printf '%s\n' "${planned[@]}" | grep -qxF -- "$host"; then
+    echo "$me: cluster $cluster has no host \"$host\" (hosts: ${planned[*]})" >&2
     exit 1
   fi
-  targets+=("./nixos#$cluster-$host")
 done
+selected_json=$(jq -c --args '[.[] | select(($ARGS.positional | length) == 0 or (.host.name | IN($ARGS.positional[])))]' "${named[@]}" <<<"$hosts_json")
+
+# Rollout order: etcd members, control-plane hosts, load balancers, workers (plan order within each).
+phase_of='if .host.runsEtcd then "etcd" elif .host.runsControlPlane then "controlPlane" elif .host.runsLoadBalancer then "loadBalancer" else "worker" end'
+mapfile -t rollout < <(jq -r "map({name: .host.name, phase: ($phase_of)})
+  | (map(select(.phase == \"etcd\")) + map(select(.phase == \"controlPlane\")) + map(select(.phase == \"loadBalancer\")) + map(select(.phase == \"worker\")))
+  | .[] | \"\\(.phase) \\(.name)\"" <<<"$selected_json")
+if [ -n "$from" ]; then
+  start=-1
+  for j in "${!rollout[@]}"; do
+    [ "${rollout[$j]#* }" != "$from" ] || start=$j
+  done
+  if [ "$start" -lt 0 ]; then
+    echo "$me: --from $from: $from is not among the hosts selected for this deploy" >&2
+    exit 1
+  fi
+  rollout=("${rollout[@]:$start}")
+fi
 
 # A GCP cluster's deploy addresses exist only once the apply-time outputs are saved; without them the flake has
 # no checks for the cluster and every node's address is an evaluation error.
 outputs=$(nix-instantiate --eval --strict --json -A outputs "$index")
-if [ "$(jq -r '.required' <<<"$outputs")" = true ] && [ ! -f "nixos/clusters/$cluster/$(jq -r '.file' <<<"$outputs")" ]; then
-  echo "$0: nixos/clusters/$cluster/$(jq -r '.file' <<<"$outputs") is missing, so deploy-rs does not know where to connect: after \`cdktf deploy\`, run \`$(jq -r '.command' <<<"$outputs")\`" >&2
+outputs_file="$dir/$(jq -r '.file' <<<"$outputs")"
+if [ "$(jq -r '.required' <<<"$outputs")" = true ] && [ ! -f "$outputs_file" ]; then
+  echo "$me: $outputs_file is missing, so deploy-rs does not know where to connect: after \`cdktf deploy\`, run \`$(jq -r '.command' <<<"$outputs")\`" >&2
   exit 1
 fi
 
-skip_checks=0
-for option in "$@"; do
-  [ "$option" != "--" ] || break # what follows is deploy-rs' extra nix arguments
-  case $option in
-  -s | --skip-checks) skip_checks=1 ;;
-  esac
-done
+host_field() { jq -r --arg name "$1" "map(select(.host.name == \$name)) | first | $2" <<<"$hosts_json"; }
 
+# SSH destination of a host: the planned address (libvirt) or the saved apply-time address (GCP).
+ssh_destination() {
+  local address
+  if [ "$(host_field "$1" .deploy.hostnameSource)" = outputs ]; then
+    address=$(jq -r --arg name "$1" '.[$name].ssh_address' "$outputs_file")
+  else
+    address=$(host_field "$1" .deploy.hostname)
+  fi
+  echo "$(host_field "$1" .deploy.sshUser)@$address"
+}
+
+# The health library's inputs for a host, from its host file, as shell assignments (quoted).
+health_env() {
+  jq -r --arg name "$1" '
+    map(select(.host.name == $name)) | first | . as $h
+    | ($h.etcd.members // [] | map(select(.name == $name)) | first | .clientUrl // "" | capture(":(?<port>[0-9]+)$").port // "") as $etcdPort
+    | [ "K8S_HEALTH_SUDO=" + (if $h.deploy.sshUser == "root" then "" else "sudo -n " end | @sh),
+        "K8S_ETCD_CA=" + ($h.pki.files.etcdCaCert // "" | @sh),
+        "K8S_ETCD_CERT=" + ($h.pki.files.etcdHealthcheckClientCert // "" | @sh),
+        "K8S_ETCD_KEY=" + ($h.pki.files.etcdHealthcheckClientKey // "" | @sh),
+        "K8S_CA=" + ($h.pki.files.kubernetesCaCert // "" | @sh),
+        "K8S_API_PORT=" + ($h.api.port // 6443 | tostring | @sh) ]
+      + (if $etcdPort == "" then [] else ["K8S_ETCD_PORT=" + ($etcdPort | @sh)] end)
+    | join(" ")' <<<"$hosts_json"
+}
+
+# check <host> <check> [args]: one attempt of a health.sh check; prints what it saw. node-ready runs here (it
+# asks the API), every other check on the host itself.
+check() {
+  local host=$1
+  shift
+  if [ "$1" = node-ready ]; then
+    KUBECONFIG=${KUBECONFIG:-secrets/$cluster/admin.kubeconfig} sh scripts/lib/health.sh "$@" 2>&1
+  else
+    # shellcheck disable=SC2029 # expanded here on purpose: the values come from the host file
+    ssh -o BatchMode=yes -o ConnectTimeout=10 "${ssh_known[@]}" "$(ssh_destination "$host")" \
+      "env $(health_env "$host") sh -s -- $*" <scripts/lib/health.sh 2>&1
+  fi
+}
+
+# --- stopping and resuming --------------------------------------------------------------------------------------
+done_hosts=()
+resume_command() {
+  local command=("$me")
+  [ "$1" != bootstrap ] || command+=(--bootstrap)
+  [ "$batch" = 1 ] || command+=(--batch "$batch")
+  command+=("$cluster" "${named[@]}")
+  [ "$1" = bootstrap ] || command+=(--from "$1")
+  [ ${#user_options[@]} -eq 0 ] || command+=(-- "${user_options[@]}")
+  printf '%q ' "${command[@]}" | sed 's/ $//'
+}
+
+# stop <resume-from-host|bootstrap> <message...>
+stop() {
+  local resume=$1
+  shift
+  {
+    echo "$me: STOPPED: $1"
+    shift
+    for line in "$@"; do echo "  $line"; done
+    if [ ${#done_hosts[@]} -gt 0 ]; then
+      echo "  deployed and healthy (kept, never rolled back): ${done_hosts[*]}"
+    fi
+    echo "  resume, once the cause is fixed: $(resume_command "$resume")"
+  } >&2
+  exit 1
+}
+
+# wait_healthy <host> <check> [args]: retries the check until it passes or HEALTH_TIMEOUT passes.
+wait_healthy() {
+  local host=$1 deadline=$((SECONDS + health_timeout)) answer
+  shift
+  while :; do
+    if answer=$(check "$host" "$@"); then
+      echo "  $host: $answer" >&2
+      return 0
+    fi
+    [ $SECONDS -lt $deadline ] || break
+    sleep "$health_interval"
+  done
+  last_answer=$answer
+  return 1
+}
+
+# The client URLs of the etcd members (but the one named).
+etcd_urls() {
+  jq -r --arg except "${1:-}" 'first(.[] | .etcd // empty | .members) | .[] | select(.name != $except) | .clientUrl' <<<"$hosts_json"
+}
+
+# The gates after a host's activation, by what it runs.
+gate() {
+  local host=$1 resume=$2
+  mapfile -t urls < <(etcd_urls)
+  if [ "$(host_field "$host" .host.runsEtcd)" = true ]; then
+    wait_healthy "$host" etcd-member ||
+      stop "$resume" "$host (etcd member) did not become healthy within ${health_timeout}s" "$last_answer" \
+        "look at it: ssh $(ssh_destination "$host") journalctl -u etcd -n 50"
+    wait_healthy "$host" etcd-cluster "${urls[@]}" ||
+      stop "$resume" "the etcd cluster is not healthy after deploying $host (checked from $host for ${health_timeout}s)" "$last_answer"
+  fi
+  if [ "$(host_field "$host" .host.runsControlPlane)" = true ]; then
+    wait_healthy "$host" apiserver ||
+      stop "$resume" "$host (API server) is not ready within ${health_timeout}s" "$last_answer" \
+        "look at it: ssh $(ssh_destination "$host") journalctl -u kube-apiserver -n 50"
+  fi
+  if [ "$(host_field "$host" .host.runsLoadBalancer)" = true ]; then
+    wait_healthy "$host" load-balancer ||
+      stop "$resume" "$host (load balancer) does not forward to a ready API server within ${health_timeout}s" "$last_answer" \
+        "look at it: ssh $(ssh_destination "$host") journalctl -u haproxy -n 50"
+  fi
+  if [ "$(host_field "$host" .host.runsKubelet)" = true ]; then
+    wait_healthy "$host" node-ready "$host" ||
+      stop "$resume" "node $host is not Ready within ${health_timeout}s" "$last_answer" \
+        "look at it: kubectl describe node $host; ssh $(ssh_destination "$host") journalctl -u kubelet -n 50"
+  fi
+}
+
+# --- the rollout ------------------------------------------------------------------------------------------------
 if [ "$skip_checks" -eq 0 ]; then
   echo "checking cluster $cluster: deploy-rs schema and activation profiles of its nodes" >&2
   nix build --no-link \
@@ -88,10 +299,91 @@ if [ -n "${DEPLOY:-}" ]; then
 else
   deploy=(nix run ./nixos#deploy-rs --)
 fi
-
 # Checked above (or skipped by the caller's own --skip-checks, passed on with the other options).
 skip=(--skip-checks)
 [ "$skip_checks" -eq 0 ] || skip=()
 
-echo "deploying cluster $cluster: ${hosts[*]}" >&2
-exec "${deploy[@]}" "${skip[@]}" --targets "${targets[@]}" "$@"
+# deploy_step <resume-from> <host>...: one deploy-rs run; the hosts before it are never rolled back.
+deploy_step() {
+  local resume=$1
+  shift
+  local targets=() target
+  for target in "$@"; do targets+=("./nixos#$cluster-$target"); done
+  echo "deploying $*" >&2
+  if ! "${deploy[@]}" "${skip[@]}" --rollback-succeeded false "${deploy_ssh[@]}" --targets "${targets[@]}" "${passed[@]}"; then
+    stop "$resume" "deploy-rs failed on $* (magic rollback reverts a host whose activation failed; no other host is touched)"
+  fi
+}
+
+mode="rolling"
+[ "$bootstrap" -eq 0 ] || mode="bootstrap"
+echo "deploying cluster $cluster ($mode): $(printf '%s\n' "${rollout[@]}" | awk '{print $2}' | xargs)" >&2
+
+gates=1
+if [ "$dry_activate" -eq 1 ]; then
+  gates=0
+  echo "dry activation: nothing changes on the hosts, so no health gates" >&2
+fi
+
+queue=("${rollout[@]}")
+if [ "$bootstrap" -eq 1 ]; then
+  members=()
+  for entry in "${queue[@]}"; do
+    [ "${entry%% *}" != etcd ] || members+=("${entry#* }")
+  done
+  if [ ${#members[@]} -gt 0 ]; then
+    deploy_step bootstrap "${members[@]}"
+    if [ "$gates" -eq 1 ]; then
+      mapfile -t urls < <(etcd_urls)
+      wait_healthy "${members[0]}" etcd-cluster "${urls[@]}" ||
+        stop bootstrap "the new etcd cluster did not become healthy within ${health_timeout}s (checked from ${members[0]})" "$last_answer" \
+          "look at the members: ssh <member> journalctl -u etcd -n 50"
+      # Then each member's own gates (a stacked member's API server and node), one host at a time. A failure
+      # here resumes without --bootstrap from that member: the cluster has its quorum now.
+      for member in "${members[@]}"; do
+        gate "$member" "$member"
+        done_hosts+=("$member")
+      done
+    else
+      done_hosts+=("${members[@]}")
+    fi
+  fi
+  rest=()
+  for entry in "${queue[@]}"; do
+    [ "${entry%% *}" = etcd ] || rest+=("$entry")
+  done
+  queue=("${rest[@]}")
+fi
+
+k=0
+while [ $k -lt ${#queue[@]} ]; do
+  phase=${queue[$k]%% *}
+  host=${queue[$k]#* }
+  step=("$host")
+  if [ "$phase" = worker ]; then
+    while [ ${#step[@]} -lt "$batch" ] && [ $((k + ${#step[@]})) -lt ${#queue[@]} ]; do
+      step+=("${queue[$((k + ${#step[@]}))]#* }")
+    done
+  fi
+  k=$((k + ${#step[@]}))
+
+  if [ "$phase" = etcd ] && [ "$gates" -eq 1 ]; then
+    # Restarting this member must leave a quorum: every other member is healthy before it is touched.
+    mapfile -t others < <(etcd_urls "$host")
+    if [ ${#others[@]} -gt 0 ]; then
+      witness=$(jq -r --arg except "$host" 'map(select(.host.runsEtcd and .host.name != $except)) | first | .host.name' <<<"$hosts_json")
+      if ! answer=$(check "$witness" etcd-cluster "${others[@]}"); then
+        stop "$host" "not deploying $host: the other etcd members must be healthy first, so that restarting $host keeps a quorum (checked from $witness)" \
+          "$answer" "on the cluster's first deploy (no quorum yet) use --bootstrap: $me --bootstrap $cluster"
+      fi
+    fi
+  fi
+
+  deploy_step "$host" "${step[@]}"
+  if [ "$gates" -eq 1 ]; then
+    for h in "${step[@]}"; do gate "$h" "$host"; done
+  fi
+  done_hosts+=("${step[@]}")
+done
+
+echo "cluster $cluster deployed: ${done_hosts[*]:-no host}" >&2
