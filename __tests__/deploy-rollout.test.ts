@@ -72,7 +72,7 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
     root = mkdtempSync(path.join(tmpdir(), "deploy-rollout-"));
     mkdirSync(path.join(root, "scripts/lib"), { recursive: true });
     cpSync(path.join(REPO, "scripts/deploy-cluster.sh"), path.join(root, "scripts/deploy-cluster.sh"));
-    cpSync(path.join(REPO, "scripts/lib/health.sh"), path.join(root, "scripts/lib/health.sh"));
+    cpSync(path.join(REPO, "scripts/lib"), path.join(root, "scripts/lib"), { recursive: true });
     // The generated host files of clusters/local, with the PKI directory moved to where this test made it.
     const clusterDir = path.join(root, "nixos/clusters/local");
     cpSync(path.join(REPO, "nixos/clusters/local"), clusterDir, { recursive: true });

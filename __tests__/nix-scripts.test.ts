@@ -31,7 +31,7 @@ let callsFile: string;
 beforeEach(() => {
   root = mkdtempSync(path.join(tmpdir(), "nix-scripts-"));
   mkdirSync(path.join(root, "scripts"));
-  for (const script of ["deploy-cluster.sh", "check-cluster.sh", "lib/health.sh"]) {
+  for (const script of ["deploy-cluster.sh", "check-cluster.sh", "lib/health.sh", "lib/cluster-hosts.sh"]) {
     mkdirSync(path.dirname(path.join(root, "scripts", script)), { recursive: true });
     cpSync(path.join(REPO, "scripts", script), path.join(root, "scripts", script));
   }

@@ -82,12 +82,8 @@ health_interval=${HEALTH_INTERVAL:-5}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-dir="nixos/clusters/$cluster"
-index="$dir/default.nix"
-if [ ! -f "$index" ]; then
-  echo "$me: no generated files for cluster \"$cluster\" ($index): run \`CLUSTER_CONFIG=clusters/$cluster.yaml npx cdktf synth\`" >&2
-  exit 1
-fi
+# shellcheck source=lib/cluster-hosts.sh
+. scripts/lib/cluster-hosts.sh
 
 # --- deploy-rs options ----------------------------------------------------------------------------------------
 skip_checks=0
@@ -105,7 +101,7 @@ while [ $i -lt ${#user_options[@]} ]; do
   -s | --skip-checks) skip_checks=1; passed+=("$option") ;;
   --dry-activate) dry_activate=1; passed+=("$option") ;;
   --rollback-succeeded | --rollback-succeeded=*)
-    echo "$me: $option: hosts that succeeded are never rolled back by a later failure (each step runs with --rollback-succeeded false); roll one back with \`nix-env -p /nix/var/nix/profiles/system --rollback\` and switch-to-configuration on it" >&2
+    echo "$me: $option: hosts that succeeded are never rolled back by a later failure (each step runs with --rollback-succeeded false); roll one host back yourself with \`ssh <host> nixos-rebuild switch --rollback\`" >&2
     exit 2
     ;;
   --ssh-opts) i=$((i + 1)); ssh_opts_given=${user_options[$i]:-} ;;
@@ -115,23 +111,16 @@ while [ $i -lt ${#user_options[@]} ]; do
   i=$((i + 1))
 done
 
-# The cluster's own host keys (written when its machines are created), when there are any.
-known_hosts="secrets/$cluster/known_hosts"
-ssh_known=()
-if [ -f "$known_hosts" ]; then
-  ssh_known=(-o "UserKnownHostsFile=$known_hosts" -o StrictHostKeyChecking=yes)
-fi
-# deploy-rs splits --ssh-opts at spaces; the path is relative to the repository (deploy-rs runs here).
+# --- hosts ----------------------------------------------------------------------------------------------------
+cluster_hosts_load "$cluster"
+mapfile -t planned < <(jq -r '.[].host.name' <<<"$hosts_json")
+
+# deploy-rs gets the same host key checking; it splits --ssh-opts at spaces, and the known_hosts path is
+# relative to the repository (deploy-rs runs here).
 ssh_opts=$ssh_opts_given
 [ ${#ssh_known[@]} -eq 0 ] || ssh_opts="${ssh_opts:+$ssh_opts }${ssh_known[*]}"
 deploy_ssh=()
 [ -z "$ssh_opts" ] || deploy_ssh=(--ssh-opts "$ssh_opts")
-
-# --- hosts ----------------------------------------------------------------------------------------------------
-# All host files of the cluster as one JSON list, in plan order (plain data, no nixpkgs needed).
-hosts_json=$(nix-instantiate --eval --strict --json -E \
-  "let index = import ./$dir/default.nix; in map (name: import index.hostFiles.\${name}) index.hosts")
-mapfile -t planned < <(jq -r '.[].host.name' <<<"$hosts_json")
 
 for host in "${named[@]}" ${from:+"$from"}; do
   if ! printf '%s\n' "${planned[@]}" | grep -qxF -- "$host"; then
@@ -158,56 +147,7 @@ if [ -n "$from" ]; then
   rollout=("${rollout[@]:$start}")
 fi
 
-# A GCP cluster's deploy addresses exist only once the apply-time outputs are saved; without them the flake has
-# no checks for the cluster and every node's address is an evaluation error.
-outputs=$(nix-instantiate --eval --strict --json -A outputs "$index")
-outputs_file="$dir/$(jq -r '.file' <<<"$outputs")"
-if [ "$(jq -r '.required' <<<"$outputs")" = true ] && [ ! -f "$outputs_file" ]; then
-  echo "$me: $outputs_file is missing, so deploy-rs does not know where to connect: after \`cdktf deploy\`, run \`$(jq -r '.command' <<<"$outputs")\`" >&2
-  exit 1
-fi
-
-host_field() { jq -r --arg name "$1" "map(select(.host.name == \$name)) | first | $2" <<<"$hosts_json"; }
-
-# SSH destination of a host: the planned address (libvirt) or the saved apply-time address (GCP).
-ssh_destination() {
-  local address
-  if [ "$(host_field "$1" .deploy.hostnameSource)" = outputs ]; then
-    address=$(jq -r --arg name "$1" '.[$name].ssh_address' "$outputs_file")
-  else
-    address=$(host_field "$1" .deploy.hostname)
-  fi
-  echo "$(host_field "$1" .deploy.sshUser)@$address"
-}
-
-# The health library's inputs for a host, from its host file, as shell assignments (quoted).
-health_env() {
-  jq -r --arg name "$1" '
-    map(select(.host.name == $name)) | first | . as $h
-    | ($h.etcd.members // [] | map(select(.name == $name)) | first | .clientUrl // "" | capture(":(?<port>[0-9]+)$").port // "") as $etcdPort
-    | [ "K8S_HEALTH_SUDO=" + (if $h.deploy.sshUser == "root" then "" else "sudo -n " end | @sh),
-        "K8S_ETCD_CA=" + ($h.pki.files.etcdCaCert // "" | @sh),
-        "K8S_ETCD_CERT=" + ($h.pki.files.etcdHealthcheckClientCert // "" | @sh),
-        "K8S_ETCD_KEY=" + ($h.pki.files.etcdHealthcheckClientKey // "" | @sh),
-        "K8S_CA=" + ($h.pki.files.kubernetesCaCert // "" | @sh),
-        "K8S_API_PORT=" + ($h.api.port // 6443 | tostring | @sh) ]
-      + (if $etcdPort == "" then [] else ["K8S_ETCD_PORT=" + ($etcdPort | @sh)] end)
-    | join(" ")' <<<"$hosts_json"
-}
-
-# check <host> <check> [args]: one attempt of a health.sh check; prints what it saw. node-ready runs here (it
-# asks the API), every other check on the host itself.
-check() {
-  local host=$1
-  shift
-  if [ "$1" = node-ready ]; then
-    KUBECONFIG=${KUBECONFIG:-secrets/$cluster/admin.kubeconfig} sh scripts/lib/health.sh "$@" 2>&1
-  else
-    # shellcheck disable=SC2029 # expanded here on purpose: the values come from the host file
-    ssh -o BatchMode=yes -o ConnectTimeout=10 "${ssh_known[@]}" "$(ssh_destination "$host")" \
-      "env $(health_env "$host") sh -s -- $*" <scripts/lib/health.sh 2>&1
-  fi
-}
+check() { health_on_host "$@"; }
 
 # --- stopping and resuming --------------------------------------------------------------------------------------
 done_hosts=()
@@ -253,10 +193,7 @@ wait_healthy() {
   return 1
 }
 
-# The client URLs of the etcd members (but the one named).
-etcd_urls() {
-  jq -r --arg except "${1:-}" 'first(.[] | .etcd // empty | .members) | .[] | select(.name != $except) | .clientUrl' <<<"$hosts_json"
-}
+etcd_urls() { etcd_member_urls "$@"; }
 
 # The gates after a host's activation, by what it runs.
 gate() {
