@@ -54,9 +54,9 @@ for h in "\${hosts[@]}"; do case $h in etcd-*) [ "$h" = "\${KILL_ON:-}" ] || "$M
 while [ $# -gt 0 ]; do case $1 in -o|-p|-i|-l|-F|-J) shift 2 ;; -*) shift ;; *) break ;; esac; done
 address=\${1#*@}
 shift
-ns=$(awk -v a="$address" '$1 == a {print $2}' "$LAB_HOSTS")
-[ -n "$ns" ] || { echo "ssh: connect to host $address port 22: No route to host" >&2; exit 255; }
-exec ip netns exec "$ns" sh -c "$*"`,
+name=$(awk -v a="$address" '$1 == a {print $3}' "$LAB_HOSTS")
+[ -n "$name" ] || { echo "ssh: connect to host $address port 22: No route to host" >&2; exit 255; }
+exec "$IN_HOST" "$name" sh -c "$*"`,
   kubectl: `${RECORD}
 if [ "$1 $2" = "get node" ]; then
   if grep -qx "$3" "$NOT_READY" 2>/dev/null; then echo False; else echo True; fi
@@ -88,17 +88,14 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
     const www = path.join(root, "www");
     mkdirSync(www);
     writeFileSync(path.join(www, "readyz"), "ok");
-    const lines = MEMBERS.map((m) => `${m.address} ${etcd.lab.namespace(m.name)}`);
     for (const h of READYZ_HOSTS) {
-      etcd.lab.addHost(h.name, [`${h.address}/24`]);
+      etcd.addHost(h.name, h.address);
       etcd.lab.spawn(h.name, [
         "sh",
         "-c",
         `cd ${www} && exec openssl s_server -quiet -WWW -accept 127.0.0.1:6443 -cert ${root}/pki/apiserver.crt -key ${root}/pki/apiserver.key`,
       ]);
-      lines.push(`${h.address} ${etcd.lab.namespace(h.name)}`);
     }
-    writeFileSync(path.join(root, "lab-hosts"), lines.join("\n") + "\n");
 
     mkdirSync(path.join(root, "bin"));
     for (const [name, body] of Object.entries(SHIMS)) {
@@ -127,7 +124,8 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
         CALLS: callsFile,
         DEPLOY: "deploy",
         MEMBER: etcd.memberScript,
-        LAB_HOSTS: path.join(root, "lab-hosts"),
+        LAB_HOSTS: path.join(root, "hosts"),
+        IN_HOST: etcd.inHostScript,
         NOT_READY: path.join(root, "not-ready"),
         KUBECONFIG: path.join(root, "admin.kubeconfig"),
         HEALTH_INTERVAL: "1",

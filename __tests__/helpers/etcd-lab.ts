@@ -2,8 +2,12 @@
  * A real etcd cluster for tests: TLS certificates made with openssl (an etcd CA, one server/peer certificate per
  * member with its address and 127.0.0.1, the health-check client certificate), members at the planned addresses
  * in a NetnsLab, each started and stopped by a small shell script (`member.sh start|stop <name>`) that stand-in
- * commands (deploy-rs) can call too. Needs root, iproute2, openssl, etcd and etcdctl (Debian etcd-server and
- * etcd-client).
+ * commands (deploy-rs, systemctl) can call too. Needs root, iproute2, openssl, etcd and etcdctl (Debian
+ * etcd-server and etcd-client).
+ *
+ * Every host sees its own files at one common path, `hostPath` (its directory roots/<name> bind-mounted there in
+ * a private mount namespace, made by `in-host.sh <name> <command...>`): so etcd's data directory is the same
+ * path on every member (<hostPath>/var/lib/etcd), as on real hosts.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
@@ -58,6 +62,11 @@ export class EtcdLab {
   /** `member.sh start|stop <name>`: starts a member in its namespace in the background / stops it. */
   readonly memberScript: string;
   readonly token: string;
+  /** `in-host.sh <name> <command...>`: runs a command in a host's namespace, with its own files at hostPath. */
+  readonly inHostScript: string;
+  /** Where each host sees its own files (roots/<name>). */
+  readonly hostPath: string;
+  private readonly hostLines: string[] = [];
 
   constructor(
     readonly dir: string,
@@ -67,17 +76,32 @@ export class EtcdLab {
     this.lab = new NetnsLab(tag);
     this.token = `${tag}-etcd`;
     this.pkiDir = path.join(dir, "pki", "etcd");
+    this.hostPath = path.join(dir, "host");
+    mkdirSync(this.hostPath);
+    this.inHostScript = path.join(dir, "in-host.sh");
+    writeFileSync(
+      this.inHostScript,
+      `#!/bin/sh
+# in-host.sh <name> <command...>: the command in the host's network namespace, its own files at <lab>/host.
+set -eu
+dir=${JSON.stringify(dir)}
+ns=$(awk -v n="$1" '$3 == n {print $2}' "$dir/hosts")
+[ -n "$ns" ] || { echo "in-host.sh: no host $1" >&2; exit 1; }
+root="$dir/roots/$1"
+shift
+exec ip netns exec "$ns" unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh "$root" "$dir/host" "$@"
+`,
+    );
+    chmodSync(this.inHostScript, 0o755);
     makeCa(this.pkiDir, "etcd-ca");
     issue(this.pkiDir, "healthcheck-client", "kube-etcd-healthcheck-client", [], "clientAuth");
     for (const m of members) {
-      this.lab.addHost(m.name, [`${m.address}/24`]);
+      this.addHost(m.name, m.address);
       issue(this.pkiDir, m.name, m.name, [`IP:${m.address}`, "IP:127.0.0.1", "DNS:localhost"], "serverAuth,clientAuth");
       mkdirSync(path.join(dir, "members", m.name), { recursive: true });
       writeFileSync(path.join(dir, "members", m.name, "args"), this.memberArgs(m).join("\n") + "\n");
     }
     this.memberScript = path.join(dir, "member.sh");
-    // The namespace of each member, for member.sh and for stand-in ssh: "<address> <namespace> <name>" lines.
-    writeFileSync(path.join(dir, "hosts"), members.map((m) => `${m.address} ${this.lab.namespace(m.name)} ${m.name}`).join("\n") + "\n");
     writeFileSync(
       this.memberScript,
       `#!/bin/sh
@@ -85,12 +109,11 @@ export class EtcdLab {
 set -eu
 dir=${JSON.stringify(dir)}
 m="$dir/members/$2"
-ns=$(awk -v n="$2" '$3 == n {print $2}' "$dir/hosts")
 case $1 in
 start)
   [ -f "$m/pid" ] && kill -0 "$(cat "$m/pid")" 2>/dev/null && exit 0
   # shellcheck disable=SC2046
-  ip netns exec "$ns" etcd $(cat "$m/args") >>"$m/log" 2>&1 </dev/null &
+  "$dir/in-host.sh" "$2" etcd $(cat "$m/args") >>"$m/log" 2>&1 </dev/null &
   echo $! >"$m/pid"
   ;;
 stop)
@@ -108,9 +131,25 @@ esac
     chmodSync(this.memberScript, 0o755);
   }
 
-  /** The data directory of a member (etcd's --data-dir). */
-  dataDir(name: string): string {
-    return path.join(this.dir, "members", name, "data");
+  /**
+   * Adds a host namespace with its own file tree (roots/<name>, seen at hostPath by in-host.sh) and records it in
+   * the "hosts" file ("<address> <namespace> <name>" lines) that member.sh, in-host.sh and stand-in ssh read.
+   */
+  addHost(name: string, address: string): void {
+    this.lab.addHost(name, [`${address}/24`]);
+    mkdirSync(path.join(this.dir, "roots", name), { recursive: true });
+    this.hostLines.push(`${address} ${this.lab.namespace(name)} ${name}`);
+    writeFileSync(path.join(this.dir, "hosts"), this.hostLines.join("\n") + "\n");
+  }
+
+  /** A path on a host as the host sees it (under hostPath) and as this test reads it (under roots/<name>). */
+  onHost(name: string, hostAbsolute: string): string {
+    return path.join(this.dir, "roots", name, path.relative(this.hostPath, hostAbsolute));
+  }
+
+  /** etcd's --data-dir, the same path on every member. */
+  get dataDir(): string {
+    return path.join(this.hostPath, "var/lib/etcd");
   }
 
   clientUrl(m: EtcdMemberSpec): string {
@@ -127,7 +166,7 @@ esac
     const ca = path.join(this.pkiDir, "ca.crt");
     return [
       `--name=${m.name}`,
-      `--data-dir=${this.dataDir(m.name)}`,
+      `--data-dir=${this.dataDir}`,
       `--listen-client-urls=${this.clientUrl(m)},https://127.0.0.1:2379`,
       `--advertise-client-urls=${this.clientUrl(m)}`,
       `--listen-peer-urls=${this.peerUrl(m)}`,
