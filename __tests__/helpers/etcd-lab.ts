@@ -113,7 +113,8 @@ case $1 in
 start)
   [ -f "$m/pid" ] && kill -0 "$(cat "$m/pid")" 2>/dev/null && exit 0
   # shellcheck disable=SC2046
-  "$dir/in-host.sh" "$2" etcd $(cat "$m/args") >>"$m/log" 2>&1 </dev/null &
+  # A clean environment: etcd reads every ETCD_* variable as a flag.
+  env -i PATH="$PATH" "$dir/in-host.sh" "$2" etcd $(cat "$m/args") >>"$m/log" 2>&1 </dev/null &
   echo $! >"$m/pid"
   ;;
 stop)

@@ -42,9 +42,13 @@ chmod 0700 "$ETCD_BACKUP_DIR"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 name="$ETCD_BACKUP_NAME-$stamp.db"
 partial="$ETCD_BACKUP_DIR/.$name.partial"
-trap 'rm -f "$partial" "$partial.part" "$partial.status"' EXIT
+# etcdctl itself writes "$partial.part" first.
+trap 'rm -f "$partial" "$partial.part" "$partial.status" "$partial.key"' EXIT
 
-etcdctl snapshot save "$partial" >/dev/null
+if ! saved=$(etcdctl snapshot save "$partial" 2>&1); then
+  echo "etcd-snapshot: etcdctl snapshot save failed: $saved" >&2
+  exit 1
+fi
 # Refuses a truncated or corrupt file (the status command verifies the file's hash); the status is kept.
 if ! status=$(snapshot_status "$partial" 2>&1); then
   echo "etcd-snapshot: the new snapshot failed its check, not kept: $status" >&2
@@ -78,7 +82,7 @@ now=$(date +%s)
 header=$(printf '{"alg":"RS256","typ":"JWT"}' | b64url)
 claims=$(jq -cn --arg iss "$email" --argjson now "$now" \
   '{iss: $iss, scope: "https://www.googleapis.com/auth/devstorage.read_write", aud: "https://oauth2.googleapis.com/token", iat: $now, exp: ($now + 600)}' | b64url)
-pem="$partial.part"
+pem="$partial.key"
 jq -r .private_key "$key" >"$pem"
 signature=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -sign "$pem" | b64url)
 rm -f "$pem"
