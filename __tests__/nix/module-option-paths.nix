@@ -48,7 +48,12 @@ let
     version = "1.34.2";
   };
   pkgs = {
+    bash = stub "bash";
+    coreutils = stub "coreutils";
     curl = stub "curl";
+    etcd = stub "etcd";
+    gnugrep = stub "gnugrep";
+    openssl = stub "openssl";
     jq = stub "jq";
     kubectl = stub "kubectl";
     kubernetes = stub "kubernetes";
@@ -119,6 +124,7 @@ let
       addons.dns.enable = true;
     };
     services.etcd.enable = false;
+    services.etcd.package = pkgs.etcd;
     users.users = { };
     users.groups = { };
   };

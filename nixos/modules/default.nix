@@ -7,6 +7,7 @@
     ./common.nix
     ./kubernetes.nix
     ./etcd.nix
+    ./etcd-backup.nix
     ./control-plane.nix
     ./kubelet-node.nix
     ./addons.nix

@@ -98,5 +98,6 @@ export function planCluster(d: Description, sourceFile: string): ClusterPlan {
     ...(d.target === "gcp" && d.gcp ? { gcp: d.gcp } : {}),
     pki: d.pki,
     backend: d.backend,
+    backup: d.backup,
   };
 }

@@ -18,7 +18,17 @@ export function etcdMemberCount(d: Description): number {
 }
 
 export function validateDescription(d: Description): Finding[] {
-  return [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d)];
+  return [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d), ...checkBackup(d)];
+}
+
+function checkBackup(d: Description): Finding[] {
+  if (d.backup.bucket !== undefined && d.target !== "gcp") {
+    return [error("backup.bucket", `"${d.backup.bucket}" is set, but uploading snapshots to a bucket exists only on GCP; on ${d.target} remove it and copy snapshots off the members with scripts/etcd-pull-snapshot.sh`)];
+  }
+  if (d.backup.bucket !== undefined && !d.backup.enabled) {
+    return [error("backup.bucket", `"${d.backup.bucket}" is set, but backup.enabled is false, so nothing would be uploaded; remove the bucket or enable backups`)];
+  }
+  return [];
 }
 
 function checkPki(d: Description): Finding[] {
