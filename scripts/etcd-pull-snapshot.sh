@@ -40,12 +40,12 @@ chmod 0700 "$dest"
 
 for member in "${members[@]}"; do
   # The newest complete snapshot: <member>-<time>.db (partial files start with a dot).
-  if ! newest=$(on_host "$member" "ls '$backup_dir' | grep -E '^$member-[0-9]{8}T[0-9]{6}Z\\.db\$' | sort | tail -n 1" </dev/null) || [ -z "$newest" ]; then
+  if ! newest=$(on_host_root "$member" "ls '$backup_dir' | grep -E '^$member-[0-9]{8}T[0-9]{6}Z\\.db\$' | sort | tail -n 1" </dev/null) || [ -z "$newest" ]; then
     echo "$me: no snapshot from $member (unreachable, or nothing in $backup_dir yet)" >&2
     continue
   fi
-  remote_sum=$(on_host "$member" "sha256sum '$backup_dir/$newest'" </dev/null | cut -d' ' -f1)
-  (umask 077 && on_host "$member" "cat '$backup_dir/$newest'" </dev/null >"$dest/$newest.partial")
+  remote_sum=$(on_host_root "$member" "sha256sum '$backup_dir/$newest'" </dev/null | cut -d' ' -f1)
+  (umask 077 && on_host_root "$member" "cat '$backup_dir/$newest'" </dev/null >"$dest/$newest.partial")
   local_sum=$(sha256sum "$dest/$newest.partial" | cut -d' ' -f1)
   if [ "$local_sum" != "$remote_sum" ]; then
     rm -f "$dest/$newest.partial"

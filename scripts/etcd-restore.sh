@@ -94,7 +94,7 @@ wait_for() {
   local host=$1 deadline=$((SECONDS + health_timeout)) answer
   shift
   while :; do
-    if answer=$(health_on_host "$host" "$@"); then
+    if answer=$(health_on_host_root "$host" "$@"); then
       echo "  $host: $answer" >&2
       return 0
     fi
@@ -108,36 +108,36 @@ wait_for() {
 # 2. Nothing writes any more.
 for host in "${control_plane[@]}"; do
   echo "stopping the control plane on $host" >&2
-  on_host "$host" "systemctl stop kube-apiserver kube-controller-manager kube-scheduler" </dev/null ||
+  on_host_root "$host" "systemctl stop kube-apiserver kube-controller-manager kube-scheduler" </dev/null ||
     fail "could not stop the control plane on $host"
 done
 for host in "${members[@]}"; do
   echo "stopping etcd on $host" >&2
-  on_host "$host" "systemctl stop etcd" </dev/null || fail "could not stop etcd on $host"
+  on_host_root "$host" "systemctl stop etcd" </dev/null || fail "could not stop etcd on $host"
 done
 
 # 3. The same snapshot on every member, each restored as itself into the new cluster.
 for host in "${members[@]}"; do
   echo "copying the snapshot to $host" >&2
-  on_host "$host" "umask 077 && mkdir -p '$restore_dir' && cat >'$restore_dir/snapshot.db' && sha256sum '$restore_dir/snapshot.db'" <"$snapshot" |
+  on_host_root "$host" "umask 077 && mkdir -p '$restore_dir' && cat >'$restore_dir/snapshot.db' && sha256sum '$restore_dir/snapshot.db'" <"$snapshot" |
     grep -q "^$sum " || fail "the snapshot copied to $host does not have the sha256 $sum"
 done
 for host in "${members[@]}"; do
   peer=$(jq -r --arg name "$host" 'first(.[] | .etcd // empty | .members) | map(select(.name == $name)) | first | .peerUrl' <<<"$hosts_json")
   owner="$(host_field "$host" .pki.accounts.etcd.uid):$(host_field "$host" .pki.accounts.etcd.gid)"
-  on_host "$host" "sh -s -- --snapshot '$restore_dir/snapshot.db' --data-dir '$data_dir' --name '$host' --peer-url '$peer' --initial-cluster '$initial_cluster' --token '$token' --owner '$owner' --bump-revision '$bump'" \
+  on_host_root "$host" "sh -s -- --snapshot '$restore_dir/snapshot.db' --data-dir '$data_dir' --name '$host' --peer-url '$peer' --initial-cluster '$initial_cluster' --token '$token' --owner '$owner' --bump-revision '$bump'" \
     <scripts/lib/etcd-restore-member.sh || fail "restoring $host (see above); the other members are stopped, nothing was started"
 done
 
 # 4. All members at once (none can be healthy alone), then the control plane.
 for host in "${members[@]}"; do
-  on_host "$host" "systemctl start --no-block etcd && rm -f '$restore_dir/snapshot.db'" </dev/null || fail "could not start etcd on $host"
+  on_host_root "$host" "systemctl start --no-block etcd && rm -f '$restore_dir/snapshot.db'" </dev/null || fail "could not start etcd on $host"
 done
 mapfile -t urls < <(etcd_member_urls)
 echo "waiting for the restored etcd cluster" >&2
 wait_for "${members[0]}" etcd-cluster "${urls[@]}" || fail "the restored etcd cluster is not healthy within ${health_timeout}s"
 for host in "${control_plane[@]}"; do
-  on_host "$host" "systemctl start kube-apiserver kube-controller-manager kube-scheduler" </dev/null || fail "could not start the control plane on $host"
+  on_host_root "$host" "systemctl start kube-apiserver kube-controller-manager kube-scheduler" </dev/null || fail "could not start the control plane on $host"
 done
 for host in "${control_plane[@]}"; do
   wait_for "$host" apiserver || fail "the API server on $host is not ready within ${health_timeout}s"

@@ -5,6 +5,7 @@
 #   host_field <host> <jq path>    one value of a host file
 #   ssh_destination <host>         user@address for SSH
 #   on_host <host> <command>       runs a command there over SSH (stdin passed on)
+#   on_host_root <host> <command>  the same as root (through `sudo -n` when the SSH user is not root)
 #   health_on_host <host> <check> [args]
 #                                  one attempt of a scripts/lib/health.sh check on the host, with the certificate
 #                                  paths of its host file; node-ready runs here with the admin kubeconfig
@@ -51,6 +52,14 @@ on_host() {
   shift
   # shellcheck disable=SC2029 # expanded here on purpose
   ssh -o BatchMode=yes -o ConnectTimeout=10 "${ssh_known[@]}" "$(ssh_destination "$host")" "$@"
+}
+
+on_host_root() {
+  local host=$1 command=$2 quote="'\\''"
+  if [ "$(host_field "$host" .deploy.sshUser)" != root ]; then
+    command="sudo -n sh -c '${command//\'/$quote}'"
+  fi
+  on_host "$host" "$command"
 }
 
 # The health library's inputs for a host, from its host file, as quoted shell assignments.
