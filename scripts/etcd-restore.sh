@@ -94,7 +94,7 @@ wait_for() {
   local host=$1 deadline=$((SECONDS + health_timeout)) answer
   shift
   while :; do
-    if answer=$(health_on_host_root "$host" "$@"); then
+    if answer=$(health_on_host "$host" "$@"); then
       echo "  $host: $answer" >&2
       return 0
     fi
