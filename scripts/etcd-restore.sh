@@ -109,7 +109,7 @@ wait_for() {
 for host in "${control_plane[@]}"; do
   echo "stopping the control plane on $host" >&2
   on_host_root "$host" "systemctl stop kube-apiserver kube-controller-manager kube-scheduler" </dev/null ||
-    fail "could not stop the control plane on $host"
+    fail "could not stop the control plane on $host; nothing of etcd was touched: start the control plane stopped so far again (systemctl start kube-apiserver kube-controller-manager kube-scheduler) or fix $host and run this again"
 done
 for host in "${members[@]}"; do
   echo "stopping etcd on $host" >&2
@@ -126,7 +126,8 @@ for host in "${members[@]}"; do
   peer=$(jq -r --arg name "$host" 'first(.[] | .etcd // empty | .members) | map(select(.name == $name)) | first | .peerUrl' <<<"$hosts_json")
   owner="$(host_field "$host" .pki.accounts.etcd.uid):$(host_field "$host" .pki.accounts.etcd.gid)"
   on_host_root "$host" "sh -s -- --snapshot '$restore_dir/snapshot.db' --data-dir '$data_dir' --name '$host' --peer-url '$peer' --initial-cluster '$initial_cluster' --token '$token' --owner '$owner' --bump-revision '$bump'" \
-    <scripts/lib/etcd-restore-member.sh || fail "restoring $host (see above); the other members are stopped, nothing was started"
+    <scripts/lib/etcd-restore-member.sh ||
+    fail "restoring $host (see above). Every member and API server is stopped; fix the cause and run this again: it restores every member again (what it moved aside stays in member.before-restore-*)"
 done
 
 # 4. All members at once (none can be healthy alone), then the control plane.
