@@ -178,6 +178,9 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
     expect(r.stderr).toContain("etcd-1: etcd-cluster: all 3 members healthy");
     expect(r.stderr).toContain("lb-1: load-balancer: forwards to a ready API server");
     expect(r.stderr).toContain("worker-2: node-ready: worker-2 is Ready");
+    // No secrets/local/known_hosts here: SSH and deploy-rs keep the user's own host key settings.
+    for (const [, ...args] of calls().filter(([c]) => c === "ssh")) expect(args.join(" ")).not.toContain("UserKnownHostsFile");
+    for (const args of deployArgs()) expect(args).not.toContain("--ssh-opts");
     expect(await etcd.waitHealthy(5)).toBe(true);
   }, 240_000);
 
