@@ -119,6 +119,12 @@ describe("construct checks", () => {
     ["a VIP that is a host's address", { apiAddress: "10.9.0.20" }, /"cp-1" and "api" both have address 10.9.0.20/],
     ["a host named like the API record", { hosts: [{ name: "api", address: "10.9.0.20" }] }, /DNS name "api" appears twice/],
     ["a CIDR with host bits", { cidr: "10.9.0.1/24" }, /cidr "10.9.0.1\/24" is not an IPv4 CIDR/],
+    ["a bridge name over 15 characters", { bridge: "k8s-a-long-bridge" }, /bridge "k8s-a-long-bridge" is not a Linux interface name of at most 15 characters/],
+    ["a dynamic range holding a host", { dynamicRange: { start: "10.9.0.10", end: "10.9.0.30" } }, /"cp-1" has an address inside dynamicRange 10.9.0.10 to 10.9.0.30/],
+    ["a dynamic range holding the VIP", { dynamicRange: { start: "10.9.0.2", end: "10.9.0.9" } }, /"api" has an address inside dynamicRange 10.9.0.2 to 10.9.0.9/],
+    ["a dynamic range at the gateway", { dynamicRange: { start: "10.9.0.1", end: "10.9.0.9" } }, /dynamicRange 10.9.0.1 to 10.9.0.9 is not a range inside 10.9.0.0\/24 above the gateway/],
+    ["a dynamic range outside the subnet", { dynamicRange: { start: "10.9.1.1", end: "10.9.1.9" } }, /is not a range inside 10.9.0.0\/24/],
+    ["a dynamic range up to the broadcast", { dynamicRange: { start: "10.9.0.200", end: "10.9.0.255" } }, /above the gateway and below the broadcast address/],
   ])("network refuses %s", (_what, props, message) => {
     expect(() => newNetwork(props)).toThrow(message);
   });

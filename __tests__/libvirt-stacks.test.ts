@@ -30,6 +30,12 @@ interface ExpectedCluster {
   /** The base volume's source as terraform reads it from cdktf.out/stacks/compute (three levels below the root). */
   readonly imageSource: string;
   readonly hosts: readonly ExpectedHost[];
+  /**
+   * The host bridge and dnsmasq's dynamic range; absent for the two clusters whose networks predate them
+   * (recorded in nixos/clusters/<cluster>/libvirt-network.json): the attributes stay as they were.
+   */
+  readonly bridge?: string;
+  readonly dynamicRange?: { readonly start: string; readonly end: string };
 }
 
 const host = (name: string, address: string, mac: string, vcpu: number, memory: number, diskGiB: number): ExpectedHost => ({ name, address, mac, vcpu, memory, diskGiB });
@@ -73,6 +79,23 @@ const EXAMPLES: readonly ExpectedCluster[] = [
       host("worker-2", "10.241.0.51", "52:54:00:f1:00:33", 2, 4096, 40),
     ],
   },
+  {
+    file: "clusters/laptop.yaml",
+    imageSource: "../../../nixos/result-laptop/nixos.qcow2",
+    cluster: "laptop",
+    cidr: "10.242.0.0/24",
+    domain: "k8s-laptop.internal",
+    vip: "10.242.0.2",
+    poolPath: "/var/lib/libvirt/pools/k8s-laptop",
+    hosts: [
+      host("cp-1", "10.242.0.20", "52:54:00:f2:00:14", 2, 2048, 20),
+      host("cp-2", "10.242.0.21", "52:54:00:f2:00:15", 2, 2048, 20),
+      host("cp-3", "10.242.0.22", "52:54:00:f2:00:16", 2, 2048, 20),
+      host("worker-1", "10.242.0.50", "52:54:00:f2:00:32", 2, 2048, 20),
+    ],
+    bridge: "k8s-laptop",
+    dynamicRange: { start: "10.242.0.192", end: "10.242.0.254" },
+  },
 ];
 
 
@@ -112,6 +135,26 @@ describe.each(EXAMPLES)("libvirt target, $file", (expected) => {
         dhcp: { enabled: true },
       });
     });
+
+    it(expected.bridge ? `puts the network on host bridge ${expected.bridge}` : "leaves the bridge name to libvirt, as when the network was created", () => {
+      const [, config] = networks[0];
+      if (expected.bridge) expect(config.bridge).toBe(expected.bridge);
+      else expect(config).not.toHaveProperty("bridge");
+    });
+
+    it(
+      expected.dynamicRange
+        ? `narrows dnsmasq's dynamic range to ${expected.dynamicRange.start}-${expected.dynamicRange.end} through the network's XSLT`
+        : "keeps libvirt's own DHCP range (no XSLT), as when the network was created",
+      () => {
+        const [, config] = networks[0];
+        if (!expected.dynamicRange) {
+          expect(config).not.toHaveProperty("xml");
+          return;
+        }
+        expect(config.xml.xslt).toContain(`<range start="${expected.dynamicRange.start}" end="${expected.dynamicRange.end}"/>`);
+      },
+    );
 
     it("serves the hosts' domain locally, with a record for every host (short and FQDN) and the API VIP", () => {
       const dns = networks[0][1].dns as Json;

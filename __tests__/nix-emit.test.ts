@@ -63,7 +63,8 @@ it("writes one file per host and the index, under clusters/<cluster>", () => {
   const nixos = path.join(work, "nixos");
   writeClusterNixFiles(nixos, local());
   expect(Object.keys(snapshot(nixos)).sort()).toEqual(
-    ["default.nix", ...local().hosts.map((h) => `hosts/${h.name}.nix`)].map((f) => `clusters/local/${f}`).sort(),
+    // libvirt-network.json: how the cluster's libvirt network was created, read back by the next synth.
+    ["default.nix", "libvirt-network.json", ...local().hosts.map((h) => `hosts/${h.name}.nix`)].map((f) => `clusters/local/${f}`).sort(),
   );
 });
 
@@ -123,7 +124,7 @@ describe("cdktf synth (main.ts)", () => {
     });
   }
 
-  it.each(["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml"])(
+  it.each(["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml", "clusters/laptop.yaml"])(
     "writes for %s exactly the committed files",
     (description) => {
       const cluster = loadCluster(description, REPO).plan.cluster;

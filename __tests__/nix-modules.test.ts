@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { clusterFirewallRules } from "../constructs/gcp/firewall-rules";
 import { hostTags, roleTags } from "../constructs/gcp/names";
 import { loadCluster } from "../src/cluster/load";
+import { certificateSpec } from "../src/pki/catalog";
 import type { ClusterPlan, HostPlan } from "../src/cluster/plan-types";
 import { evalJson, nixInstantiate, nixPathLiteral, REPO } from "./nix/eval";
 
@@ -31,8 +32,10 @@ const FIREWALL = [
 const TAINT_KEY = "services.kubernetes.kubelet.taints.<name>.key";
 const TAINT_EFFECT = "services.kubernetes.kubelet.taints.<name>.effect";
 const ADDONS = "services.kubernetes.addonManager.addons.<name>";
+const BOOTSTRAP = "services.kubernetes.addonManager.bootstrapAddons.<name>";
+const UNSCHEDULABLE = "services.kubernetes.kubelet.unschedulable";
 /** What the per-host tests look at: the ports opened, the assertions, the taints and the add-ons. */
-const COLLECT = [...FIREWALL, "assertions", TAINT_KEY, TAINT_EFFECT, ADDONS] as const;
+const COLLECT = [...FIREWALL, "assertions", TAINT_KEY, TAINT_EFFECT, ADDONS, BOOTSTRAP, UNSCHEDULABLE] as const;
 
 interface Walk {
   unknown: string[];
@@ -140,6 +143,27 @@ describe.each(PLANS)("role modules for $cluster", (plan) => {
         { key: "CriticalAddonsOnly", operator: "Exists" },
       ]);
       expect(deployment).toMatchObject({ kind: "Deployment", spec: { replicas: 2, template: { spec: { serviceAccountName: "coredns" } } } });
+    },
+  );
+
+  it.each(plan.hosts.filter((h) => h.runsKubelet).map((h) => [h.name, h] as const))(
+    "register %s with exactly its role's taints, overriding nixpkgs' unschedulable default",
+    (_name, host) => {
+      const { collected } = walks.get(host.name)!;
+      expect(collected[UNSCHEDULABLE]).toEqual([false]);
+      expect(collected[TAINT_KEY]).toEqual(host.runsControlPlane ? ["node-role.kubernetes.io/control-plane"] : []);
+    },
+  );
+
+  it.each(plan.hosts.filter((h) => h.runsControlPlane).map((h) => [h.name, h] as const))(
+    "bind on %s the node-labeler certificate's user to a ClusterRole that may only get, list and patch nodes",
+    (_name, host) => {
+      const user = certificateSpec("node-labeler").commonName;
+      const objects = walks.get(host.name)!.collected[BOOTSTRAP] as Array<Record<string, any>>;
+      const roles = objects.filter((o) => o.kind === "ClusterRole" && o.metadata?.name === user);
+      expect(roles.map((r) => r.rules)).toEqual([[{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch"] }]]);
+      const bindings = objects.filter((o) => o.kind === "ClusterRoleBinding" && o.roleRef?.name === user);
+      expect(bindings.map((b) => b.subjects)).toEqual([[{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }]]);
     },
   );
 

@@ -21,6 +21,7 @@ const STUBS: Readonly<Record<string, string>> = {
 case "$1 $2" in
 "get pod") echo worker-1 ;;
 "get node") echo True ;;
+"get nodes") printf '%s\\n' "$NODES_JSON" ;;
 "exec "*) printf '%s\\n' "$NSLOOKUP_OUTPUT"; exit "\${NSLOOKUP_STATUS:-0}" ;;
 esac`,
 };
@@ -59,6 +60,7 @@ function run(script: string, args: readonly string[], env: Readonly<Record<strin
       DEPLOY: "deploy",
       KUBECONFIG: path.join(root, "admin.kubeconfig"),
       TIMEOUT: "5",
+      NODES_JSON: nodesJson(),
       ...env,
     },
   });
@@ -135,6 +137,21 @@ describe("scripts/deploy-cluster.sh", () => {
   });
 });
 
+/** `kubectl get nodes -o json` of cluster "local" as planned: workers untainted, control plane tainted and labelled. */
+function nodesJson(change: (name: string, node: { spec: { taints: object[] }; metadata: { labels: Record<string, string> } }) => void = () => {}): string {
+  const label = "node-role.kubernetes.io/control-plane";
+  const items = ["cp-1", "cp-2", "cp-3", "worker-1", "worker-2"].map((name) => {
+    const cp = name.startsWith("cp-");
+    const node = {
+      metadata: { name, labels: { "kubernetes.io/hostname": name, ...(cp ? { [label]: "" } : {}) } as Record<string, string> },
+      spec: { taints: cp ? [{ key: label, effect: "NoSchedule" }] : ([] as object[]) },
+    };
+    change(name, node);
+    return node;
+  });
+  return JSON.stringify({ items });
+}
+
 describe("scripts/check-cluster.sh", () => {
   const healthy = ["10.240.0.11", "10.240.0.12", "10.240.0.13"].map((a) => `https://${a}:2379 is healthy: successfully committed proposal`).join("\n");
   const busyboxAnswer = (name: string, address: string) =>
@@ -158,6 +175,21 @@ describe("scripts/check-cluster.sh", () => {
     expect(result.stdout).toContain(`ok: dns: ${fqdn} resolves to 10.32.0.1`);
     const lookups = calls("kubectl").filter((args) => args[0] === "exec");
     expect(lookups).toEqual([["exec", "nixos-k8s-smoke-check", "--namespace", "default", "--", "nslookup", "-type=a", fqdn]]);
+  });
+
+  it("fails, naming the node and the migration, when a node still carries the stale unschedulable taint or lacks its label", () => {
+    const stale = nodesJson((name, node) => {
+      if (name === "worker-2") node.spec.taints.push({ key: "unschedulable", value: "true", effect: "NoSchedule" });
+      if (name === "cp-3") delete node.metadata.labels["node-role.kubernetes.io/control-plane"];
+    });
+    const result = run("check-cluster.sh", ["local"], { ETCD_HEALTH: healthy, NODES_JSON: stale, TIMEOUT: "1" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      "cp-3: taints [node-role.kubernetes.io/control-plane=:NoSchedule], expected [node-role.kubernetes.io/control-plane=:NoSchedule]; control-plane label absent, expected present",
+    );
+    expect(result.stderr).toContain("worker-2: taints [unschedulable=true:NoSchedule], expected []; control-plane label absent, expected absent");
+    expect(result.stderr).toContain('FAIL: node taints or labels are not as planned (nodes registered before the fix: docs/day-2.md, "Nodes registered with the unschedulable taint")');
+    expect(calls("kubectl").some((args) => args[0] === "run")).toBe(false);
   });
 
   it("fails when the name resolves elsewhere, and does not take the DNS server's address for the answer", () => {

@@ -2,11 +2,12 @@
  * The synthesized output is a contract: the same description gives byte-identical files from two checkouts in
  * different folders, run by different users (HOME, TZ, locale), and no file names the machine's paths or time.
  */
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { descriptionFiles, makeWorkingCopy, readTree, REPO_ROOT, runApp } from "../bench/workcopy";
+import { LIBVIRT_NETWORK_RECORD_FILE } from "../src/cluster/libvirt-network";
 import { OUTPUTS_FILE } from "../src/nix/index-file";
 
 jest.setTimeout(180_000);
@@ -38,8 +39,13 @@ function clusterName(root: string, cluster: string): string {
 beforeAll(async () => {
   for (const copy of [copyA, copyB]) {
     makeWorkingCopy(copy);
-    // Whatever the Nix files are after the runs, these runs wrote them.
+    // Whatever the Nix files are after the runs, these runs wrote them. Only the libvirt network records stay: they
+    // are an input of synth (how each existing network was created), which the runs write back unchanged.
     rmSync(path.join(copy, "nixos", "clusters"), { recursive: true, force: true });
+    for (const cluster of readdirSync(path.join(REPO_ROOT, "nixos", "clusters"))) {
+      const record = path.join("nixos", "clusters", cluster, LIBVIRT_NETWORK_RECORD_FILE);
+      if (existsSync(path.join(REPO_ROOT, record))) cpSync(path.join(REPO_ROOT, record), path.join(copy, record));
+    }
   }
   for (const cluster of clusters) {
     // The two checkouts synthesize at the same time: two cores, half the wall time.

@@ -122,3 +122,17 @@ describe("a 100-host cluster", () => {
     expect(markdown).toContain(`## Hosts (${plan.hosts.length})`);
   });
 });
+
+describe("libvirt host lines of the summary", () => {
+  it("names the bridge to trust, dnsmasq's range and the VMs' total resources (new network)", () => {
+    const markdown = topologyMarkdown(planOf("clusters/laptop.yaml"), []);
+    expect(markdown).toContain("| host bridge | `k8s-laptop`, dnsmasq's dynamic range 10.242.0.192 to 10.242.0.254 |");
+    expect(markdown).toContain("| host resources | 8 vCPU, 8 GiB memory, 80 GiB disk (virtual) for 4 VMs |");
+  });
+
+  it("says that libvirt chose the bridge of a network kept from before", () => {
+    const markdown = topologyMarkdown(planOf("clusters/local.yaml"), []);
+    expect(markdown).toContain("| host bridge | chosen by libvirt (virbrN; `virsh net-info` shows it), dnsmasq's dynamic range the whole subnet (libvirt's default) |");
+    expect(markdown).toContain("| host resources | 18 vCPU, 28 GiB memory, 220 GiB disk (virtual) for 10 VMs |");
+  });
+});

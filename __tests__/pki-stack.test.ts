@@ -148,6 +148,9 @@ const KUBEADM: Record<string, (p: ClusterPlan, host: HostPlan, ex: Example) => E
   controllerManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-controller-manager", ...NO_SANS, uses: CLIENT, ...LEAF }),
   schedulerCert: () => ({ issuer: "kubernetes", cn: "system:kube-scheduler", ...NO_SANS, uses: CLIENT, ...LEAF }),
   addonManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-addon-manager", o: "system:masters", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  // Not a kubeadm certificate: kubeadm marks control-plane nodes with admin.conf; here a dedicated identity whose
+  // RBAC (nixos/modules/node-roles.nix) may only get, list and patch nodes.
+  nodeLabelerCert: () => ({ issuer: "kubernetes", cn: "k8s-nixos:node-labeler", ...NO_SANS, uses: CLIENT, ...LEAF }),
   kubeletCert: (p, h) => ({
     issuer: "kubernetes",
     cn: `system:node:${h.name}`,
@@ -187,6 +190,7 @@ const KEY_OF: Record<string, string> = {
   controllerManagerCert: "controllerManagerKey",
   schedulerCert: "schedulerKey",
   addonManagerCert: "addonManagerKey",
+  nodeLabelerCert: "nodeLabelerKey",
   kubeletCert: "kubeletKey",
   kubeProxyCert: "kubeProxyKey",
   flannelCert: "flannelKey",
@@ -252,7 +256,7 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
     expect(sorted([...reached])).toEqual(sorted(Object.keys(resources(synth.json, "tls_locally_signed_cert"))));
     const kubelets = p.hosts.filter((h) => h.runsKubelet).length;
     const etcdMembers = p.hosts.filter((h) => h.runsEtcd).length;
-    expect(reached.size).toBe(11 + kubelets + 2 * etcdMembers);
+    expect(reached.size).toBe(12 + kubelets + 2 * etcdMembers);
   });
 
   it("uses ECDSA P-256 keys by default, for every key", () => {

@@ -2,7 +2,8 @@
 # Smoke check of a deployed cluster:
 #   1. etcd is healthy: every member answers `etcdctl endpoint health --cluster`, run over SSH on an etcd member
 #      with the delivered health-check client certificate;
-#   2. every Kubernetes node of the description is registered and Ready;
+#   2. every Kubernetes node of the description is registered and Ready, workers with no taint, control-plane nodes
+#      with exactly node-role.kubernetes.io/control-plane:NoSchedule and the label node-role.kubernetes.io/control-plane;
 #   3. a pod runs;
 #   4. inside that pod, the kubernetes service's name, kubernetes.default.svc.<cluster domain>, resolves (CoreDNS)
 #      to the first service IP. The full name, not `kubernetes.default`: busybox's nslookup ignores the pod's
@@ -86,6 +87,28 @@ done
 kubectl wait --for=condition=Ready "${expected[@]/#/node/}" --timeout="${timeout}s" >/dev/null ||
   fail "not every node is Ready: $(kubectl get nodes --no-headers | awk '$2 != "Ready" {print $1}' | xargs)"
 ok "nodes: ${#expected[@]} registered and Ready (${expected[*]})"
+
+# Taints and labels per role (docs/nixos.md, "Nodes, taints and labels"). k8s-node-roles labels a control-plane node
+# shortly after it registers, so this waits too.
+roles_problems() {
+  kubectl get nodes -o json | jq -r --argjson hosts "$hosts_json" '
+    ($hosts | map(select(.host.runsKubelet) | {key: .host.name, value: .host.runsControlPlane}) | from_entries) as $cp
+    | .items[] | .metadata.name as $n | select($cp | has($n))
+    | [(.spec.taints // [])[] | "\(.key)=\(.value // ""):\(.effect)"] as $taints
+    | (if $cp[$n] then ["node-role.kubernetes.io/control-plane=:NoSchedule"] else [] end) as $want
+    | ((.metadata.labels // {}) | has("node-role.kubernetes.io/control-plane")) as $labelled
+    | select($taints != $want or $labelled != $cp[$n])
+    | "\($n): taints [\($taints | join(","))], expected [\($want | join(","))]; control-plane label \(if $labelled then "present" else "absent" end), expected \(if $cp[$n] then "present" else "absent" end)"'
+}
+deadline=$((SECONDS + timeout))
+until problems=$(roles_problems) && [ -z "$problems" ]; do
+  if [ $SECONDS -ge $deadline ]; then
+    echo "$problems" >&2
+    fail "node taints or labels are not as planned (nodes registered before the fix: docs/day-2.md, \"Nodes registered with the unschedulable taint\")"
+  fi
+  sleep 5
+done
+ok "nodes: workers untainted; control plane tainted node-role.kubernetes.io/control-plane:NoSchedule and labelled"
 
 # --- 3. a pod runs --------------------------------------------------------------------------------------------
 cleanup() {

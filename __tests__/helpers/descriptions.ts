@@ -7,7 +7,7 @@ import { planCluster } from "../../src/cluster/plan";
 import type { ClusterPlan } from "../../src/cluster/plan-types";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
-export const EXAMPLES = ["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml"] as const;
+export const EXAMPLES = ["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml", "clusters/laptop.yaml"] as const;
 
 /** The example description as a plain object (a fresh copy each call). */
 export function exampleObject(file: string): Record<string, any> {

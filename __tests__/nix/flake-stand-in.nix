@@ -12,7 +12,14 @@ let
       standIn = "nixosSystem";
       inherit (args) system specialArgs modules;
     };
-    legacyPackages.${system}.kubernetes.version = kubernetesVersion;
+    legacyPackages.${system} = {
+      kubernetes.version = kubernetesVersion;
+      # The NixOS VM tests (nixos/tests): what runNixOSTest was given, by name only.
+      testers.runNixOSTest = args: {
+        standIn = "runNixOSTest";
+        inherit (args) name;
+      };
+    };
     outPath = "/nixpkgs-stand-in";
   };
   deploy-rs = {

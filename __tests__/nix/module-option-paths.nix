@@ -92,6 +92,7 @@ let
         if builtins.isAttrs value && builtins.isAttrs (lhs.${name} or null) then recursiveUpdate lhs.${name} value else value
       ) rhs;
     concatMapStringsSep = separator: f: list: builtins.concatStringsSep separator (map f list);
+    escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
     mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
     filter = builtins.filter;
     findFirst =
@@ -125,6 +126,8 @@ let
     };
     services.etcd.enable = false;
     services.etcd.package = pkgs.etcd;
+    # The project's own parameter (nixos/modules/node-network.nix) at its default.
+    k8sNixos.nodeInterface = null;
     users.users = { };
     users.groups = { };
   };
@@ -254,9 +257,11 @@ let
     let
       imported = import file;
       module = if builtins.isFunction imported then imported args else imported;
+      # `options`: the project's own module parameters (nixos/modules/node-network.nix), not nixpkgs option paths.
       allowed = [
         "config"
         "imports"
+        "options"
       ];
       extra = builtins.filter (key: !(builtins.elem key allowed)) (builtins.attrNames module);
       imports = module.imports or [ ];

@@ -44,6 +44,9 @@ export const libvirtTarget: Target<LibvirtNetworkOutputs> = {
       domain: plan.hostDomain,
       hosts: plan.hosts.map((h) => ({ name: h.name, address: h.address })),
       apiAddress: plan.api.address,
+      // Absent for networks created before per-cluster bridges and ranges: keeping them keeps those networks.
+      ...(plan.libvirtNetwork?.bridge !== undefined ? { bridge: plan.libvirtNetwork.bridge } : {}),
+      ...(plan.libvirtNetwork?.dynamicRange ? { dynamicRange: plan.libvirtNetwork.dynamicRange } : {}),
     });
     return {
       operatorApiUrl: plan.api.nodeUrl,
@@ -52,7 +55,7 @@ export const libvirtTarget: Target<LibvirtNetworkOutputs> = {
       outputs: {
         [LIBVIRT_NETWORK_OUTPUTS.networkId]: { value: network.networkId, description: "Id (UUID) of the cluster's libvirt network" },
         [LIBVIRT_NETWORK_OUTPUTS.networkName]: { value: network.networkName, description: "Name of the cluster's libvirt network (virsh net-info <name>)" },
-        [LIBVIRT_NETWORK_OUTPUTS.bridge]: { value: network.network.bridge, description: "Host bridge of the cluster's libvirt network (chosen by libvirt)" },
+        [LIBVIRT_NETWORK_OUTPUTS.bridge]: { value: network.network.bridge, description: "Host bridge of the cluster's libvirt network (trust it in the host firewall)" },
       },
     };
   },

@@ -1,8 +1,10 @@
 /** The cluster's libvirt NAT network: node subnet, DHCP (reservations come from the domains), local DNS. */
 import { Construct } from "constructs";
 import { Network } from "../../.gen/providers/libvirt/network";
-import { cidrHost, contains, parseCidr, parseIp } from "../../src/cluster/ipv4";
+import { broadcast, cidrHost, contains, parseCidr, parseIp } from "../../src/cluster/ipv4";
+import { BRIDGE_NAME, type DhcpRange } from "../../src/cluster/libvirt-network";
 import { RFC1123_LABEL } from "../../src/cluster/schema";
+import { dynamicRangeXslt } from "./dhcp-range";
 
 /** A name served by the network's DNS (dnsmasq), as a short name and as `<name>.<domain>`. */
 export interface LibvirtDnsName {
@@ -34,11 +36,24 @@ export interface LibvirtClusterNetworkProps {
    * @default true
    */
   readonly autostart?: boolean;
+  /**
+   * Name of the host bridge (at most 15 characters), so the host firewall can trust it by name. Fixed at
+   * creation: a change replaces the network.
+   * @default libvirt picks a free name (virbr0, virbr1, ...), which may differ per libvirt host
+   */
+  readonly bridge?: string;
+  /**
+   * dnsmasq's dynamic range, inside `cidr`; the planned hosts (reservations) and the VIP lie outside it. Set
+   * through the network's `xml { xslt }` (see dhcp-range.ts); fixed at creation: a change replaces the network.
+   * @default libvirt's range: every address after the gateway up to the broadcast (the VIP included)
+   */
+  readonly dynamicRange?: DhcpRange;
 }
 
 /**
- * A `libvirt_network` in NAT mode on the node subnet. DHCP is on; the fixed address of each VM is a DHCP
- * reservation that the VM's `network_interface` (MAC + address) adds, so the guests keep plain DHCP.
+ * A `libvirt_network` in NAT mode on the node subnet, on a named host bridge when `bridge` is set. DHCP is on;
+ * the fixed address of each VM is a DHCP reservation that the VM's `network_interface` (MAC + address) adds, so
+ * the guests keep plain DHCP; dnsmasq's dynamic range (`dynamicRange`) stays clear of them and of the VIP.
  * DNS serves the hosts' domain locally with a record for every host and for the API VIP.
  */
 export class LibvirtClusterNetwork extends Construct {
@@ -75,6 +90,20 @@ export class LibvirtClusterNetwork extends Construct {
       seenAddresses.set(entry.address, entry.name);
     }
 
+    if (props.bridge !== undefined && !BRIDGE_NAME.test(props.bridge)) {
+      throw new Error(`LibvirtClusterNetwork "${id}": bridge "${props.bridge}" is not a Linux interface name of at most 15 characters`);
+    }
+    if (props.dynamicRange) {
+      const reserved = new Map([...seenAddresses].map(([address, name]) => [parseIp(address)!, name]));
+      const [start, end] = [parseIp(props.dynamicRange.start), parseIp(props.dynamicRange.end)];
+      if (start === undefined || end === undefined || !contains(cidr, start) || end >= broadcast(cidr) || start > end || start <= parseIp(gateway)!) {
+        throw new Error(`LibvirtClusterNetwork "${id}": dynamicRange ${props.dynamicRange.start} to ${props.dynamicRange.end} is not a range inside ${props.cidr} above the gateway and below the broadcast address`);
+      }
+      for (const [address, name] of reserved) {
+        if (address >= start && address <= end) throw new Error(`LibvirtClusterNetwork "${id}": "${name}" has an address inside dynamicRange ${props.dynamicRange.start} to ${props.dynamicRange.end}`);
+      }
+    }
+
     const records = [...props.hosts, { name: apiHostname, address: props.apiAddress }].flatMap((entry) => [
       { hostname: entry.name, ip: entry.address },
       { hostname: `${entry.name}.${props.domain}`, ip: entry.address },
@@ -88,6 +117,8 @@ export class LibvirtClusterNetwork extends Construct {
       autostart: props.autostart ?? true,
       dhcp: { enabled: true },
       dns: { enabled: true, localOnly: true, hosts: records },
+      ...(props.bridge !== undefined ? { bridge: props.bridge } : {}),
+      ...(props.dynamicRange ? { xml: { xslt: dynamicRangeXslt(props.dynamicRange) } } : {}),
     });
     this.networkId = this.network.id;
     this.networkName = props.name;

@@ -11,6 +11,16 @@ rec {
 
   matches = described: packaged: majorMinor packaged == described;
 
+  # Kubernetes 1.35 removed the kubelet flag --pod-infra-container-image, which nixpkgs' kubelet module (NixOS 25.11)
+  # passes: a kubelet of 1.35 or later would not start. Refused until the flag is handled (guards.nix also refuses
+  # a rendered kubelet command line that still carries it). The schema has the same gate (FIRST_UNSUPPORTED_MINOR).
+  firstUnsupported = "1.35";
+  supported = version: builtins.compareVersions (majorMinor version) firstUnsupported < 0;
+  unsupportedMessage =
+    { cluster, sourceFile, version }:
+    "cluster ${cluster}: Kubernetes ${majorMinor version} (${sourceFile} or the pinned nixpkgs) is not supported yet: Kubernetes ${firstUnsupported} removed the kubelet flag --pod-infra-container-image, which nixpkgs' kubelet module still passes, so kubelets would not start. "
+    + "Keep kubernetes.version at 1.34 and a nixpkgs that ships 1.34 until the project handles the flag.";
+
   mismatchMessage =
     {
       cluster,
@@ -30,7 +40,12 @@ rec {
       packaged,
     }:
     value:
-    if matches described packaged then
+    if !(supported described) || !(supported packaged) then
+      throw (unsupportedMessage {
+        inherit cluster sourceFile;
+        version = if supported described then packaged else described;
+      })
+    else if matches described packaged then
       value
     else
       throw (mismatchMessage {

@@ -2,10 +2,12 @@
 # - nixosConfigurations.<cluster>-<host>: common settings + the target's hardware profile + the role modules
 #   + the host file, for every host of every cluster;
 # - deploy.nodes.<cluster>-<host>: deploy-rs nodes (hostname, sshUser, system profile activated as root, magic
-#   rollback); deploy one cluster with scripts/deploy-cluster.sh <cluster> (never touches another cluster);
+#   rollback) of every cluster whose deploy addresses are known (a GCP cluster once its outputs are saved); deploy
+#   one cluster with scripts/deploy-cluster.sh <cluster> (never touches another cluster);
 # - checks: deploy-rs' deployChecks per cluster whose deploy addresses are known, named <cluster>-deploy-schema
 #   and <cluster>-deploy-activate, so scripts/deploy-cluster.sh builds one cluster's checks and runs deploy-rs
-#   with --skip-checks (its own `nix flake check` would evaluate and build every cluster);
+#   with --skip-checks (its own `nix flake check` would evaluate and build every cluster, VM tests included);
+#   and the NixOS VM tests vm-stacked and vm-external (nixos/tests);
 # - packages: per cluster "<cluster>-image" (libvirt: qcow2, BIOS; gcp: GCE tarball, UEFI) with the cluster's
 #   SSH keys, plus libvirt-image / gce-image for the default clusters, and deploy-rs itself.
 {
@@ -19,11 +21,8 @@ let
   pkgs = nixpkgs.legacyPackages.${system};
   clusters = import ./clusters.nix { inherit clustersDir; };
   versionCheck = import ./kubernetes-version.nix;
-
-  hardware = {
-    libvirt = ../modules/hardware/libvirt.nix;
-    gcp = ../modules/hardware/gcp.nix;
-  };
+  hostModules = import ./host-modules.nix;
+  hardware = hostModules.hardware;
 
   clusterList = map (name: clusters.${name}) (builtins.attrNames clusters);
   nodes = builtins.concatMap (cluster: cluster.nodes) clusterList;
@@ -48,10 +47,7 @@ let
           hostFile = node.hostFile;
           access = node.hostFile.ssh;
         };
-        modules = [
-          ../modules
-          hardware.${node.hostFile.cluster.target}
-        ];
+        modules = hostModules.roles ++ [ hardware.${node.hostFile.cluster.target} ];
       }
     );
 
@@ -68,7 +64,11 @@ let
     };
   };
 
-  deploy.nodes = builtins.mapAttrs (_: deployNode) (byName nodes);
+  # Only clusters whose deploy addresses are known: a described GCP cluster that was never deployed (no saved
+  # outputs) has no deploy nodes, so evaluating `deploy` (deploy-rs does, for any target) never fails on it.
+  # scripts/deploy-cluster.sh names the missing file and the command that saves it.
+  deployableNodes = builtins.concatMap (cluster: cluster.nodes) (builtins.filter (cluster: cluster.deployable) clusterList);
+  deploy.nodes = builtins.mapAttrs (_: deployNode) (byName deployableNodes);
 
   clusterChecks =
     cluster:
@@ -152,9 +152,11 @@ in
 {
   inherit nixosConfigurations deploy;
 
-  checks.${system} = builtins.listToAttrs (
-    builtins.concatMap clusterChecks (builtins.filter (cluster: cluster.deployable) clusterList)
-  );
+  # deploy-rs' checks per deployable cluster, and the NixOS VM tests (nixos/tests: vm-stacked, vm-external; they need
+  # KVM to build, see docs/nixos.md).
+  checks.${system} =
+    builtins.listToAttrs (builtins.concatMap clusterChecks (builtins.filter (cluster: cluster.deployable) clusterList))
+    // import ../tests { inherit pkgs; };
 
   packages.${system} =
     clusterImages

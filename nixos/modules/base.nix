@@ -1,7 +1,9 @@
 # What every machine of every cluster shares, base images included: DHCP networking, a default-deny firewall,
-# UTC, and the tools the smoke check and operators use on the hosts.
+# UTC, the serial console for recovery, and the tools the smoke check and operators use on the hosts.
 { pkgs, ... }:
 {
+  imports = [ ./console.nix ];
+
   config = {
     # Addresses are pinned outside the host (libvirt DHCP reservation, GCP instance address) and interface
     # names differ between targets, so every interface is configured by DHCP.

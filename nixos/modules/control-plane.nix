@@ -14,6 +14,7 @@ let
   k8s = h.kubernetes;
   ids = h.pki.identities;
   ports = import ../lib/ports.nix;
+  issuers = import ../lib/service-account-issuer.nix { inherit (k8s) clusterDomain; };
   localKubeconfig = certFile: keyFile: {
     server = h.api.localUrl;
     caFile = files.kubernetesCaCert;
@@ -62,8 +63,13 @@ in
 
       serviceAccountKeyFile = files.serviceAccountPub;
       serviceAccountSigningKeyFile = files.serviceAccountKey;
+      # kubeadm's issuer; tokens are signed with it. The issuer before this change stays accepted (second
+      # --service-account-issuer below, and an audience), so tokens issued earlier keep working (docs/day-2.md).
+      serviceAccountIssuer = issuers.current;
+      apiAudiences = lib.concatStringsSep "," issuers.audiences;
 
       extraOpts = lib.concatStringsSep " " [
+        "--service-account-issuer=${issuers.previous}"
         "--encryption-provider-config=${files.encryptionConfig}"
         "--requestheader-client-ca-file=${files.frontProxyCaCert}"
         "--requestheader-allowed-names=${ids.frontProxyClientName}"
@@ -76,6 +82,7 @@ in
     services.kubernetes.controllerManager = {
       enable = true;
       bindAddress = "127.0.0.1";
+      securePort = ports.controllerManager;
       allocateNodeCIDRs = true;
       clusterCidr = k8s.podCidr;
       serviceAccountKeyFile = files.serviceAccountKey;
@@ -94,6 +101,7 @@ in
     services.kubernetes.scheduler = {
       enable = true;
       address = "127.0.0.1";
+      port = ports.scheduler;
       kubeconfig = localKubeconfig files.schedulerCert files.schedulerKey;
       extraOpts = lib.concatStringsSep " " [
         "--authentication-kubeconfig=${schedulerKubeconfig}"

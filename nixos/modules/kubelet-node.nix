@@ -1,6 +1,8 @@
 # Every Kubernetes node, control plane included: containerd, kubelet (its own certificate, cluster DNS IP and
-# domain), kube-proxy and flannel (VXLAN, Kubernetes subnet manager). Control-plane hosts register tainted so
-# ordinary pods stay off them, yet they can still reach pods (webhooks, metrics).
+# domain), kube-proxy and flannel (VXLAN, Kubernetes subnet manager). Control-plane hosts register with exactly the
+# taint node-role.kubernetes.io/control-plane:NoSchedule so ordinary pods stay off them, yet they can still reach pods
+# (webhooks, metrics); workers register with no taint. The control-plane label is set through the API
+# (node-roles.nix); guards.nix asserts the rendered kubelet command line.
 {
   config,
   lib,
@@ -12,6 +14,7 @@ let
   files = h.pki.files;
   k8s = h.kubernetes;
   ports = import ../lib/ports.nix;
+  roles = import ../lib/node-roles.nix;
   kubeconfigFor = certFile: keyFile: {
     server = h.api.url;
     caFile = files.kubernetesCaCert;
@@ -32,13 +35,11 @@ in
         tlsCertFile = files.kubeletCert;
         tlsKeyFile = files.kubeletKey;
         kubeconfig = kubeconfigFor files.kubeletCert files.kubeletKey;
-        taints = lib.mkIf h.host.runsControlPlane {
-          control-plane = {
-            key = "node-role.kubernetes.io/control-plane";
-            value = "";
-            effect = "NoSchedule";
-          };
-        };
+        # nixpkgs sets unschedulable = mkDefault true when every entry of services.kubernetes.roles is "master",
+        # which holds for the empty list this project keeps (easyCerts off): it would taint every node
+        # unschedulable=true:NoSchedule, workers included.
+        unschedulable = false;
+        taints = lib.mkIf h.host.runsControlPlane { control-plane = roles.controlPlaneTaint; };
       };
 
       proxy = {
@@ -63,6 +64,7 @@ in
     };
 
     services.flannel = {
+      iface = lib.mkIf (config.k8sNixos.nodeInterface != null) config.k8sNixos.nodeInterface;
       network = k8s.podCidr;
       subnetLen = k8s.nodePodCidrPrefix;
       kubeconfig = config.services.kubernetes.lib.mkKubeConfig "flannel" (kubeconfigFor files.flannelCert files.flannelKey);

@@ -35,6 +35,14 @@ in
           packaged = config.services.kubernetes.package.version;
         };
       }
+      {
+        assertion = versionCheck.supported config.services.kubernetes.package.version;
+        message = versionCheck.unsupportedMessage {
+          cluster = h.cluster.name;
+          sourceFile = h.cluster.sourceFile;
+          version = config.services.kubernetes.package.version;
+        };
+      }
     ];
 
     environment.systemPackages = [ pkgs.kubectl ];

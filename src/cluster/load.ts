@@ -4,6 +4,8 @@ import * as path from "node:path";
 import { parseDocument } from "yaml";
 import type { core } from "zod";
 import { descriptionSchema, type Description } from "./schema";
+import { readCommittedNetwork } from "./committed-network";
+import type { CommittedNetwork } from "./libvirt-network";
 import { planCluster } from "./plan";
 import type { ClusterPlan } from "./plan-types";
 import { validateDescription, type Finding } from "./validate";
@@ -47,8 +49,15 @@ function schemaFinding(issue: core.$ZodIssue): Finding[] {
   return [{ severity: "error", path: base, message: `${issue.message}${got}` }];
 }
 
-/** Parses YAML text into a checked description; throws DescriptionError listing every problem. */
-export function parseDescription(text: string, file: string): { description: Description; warnings: Finding[] } {
+/**
+ * Parses YAML text into a checked description; throws DescriptionError listing every problem. `committedFor`
+ * says what the repository remembers of a libvirt cluster's network (committed-network.ts); default: nothing.
+ */
+export function parseDescription(
+  text: string,
+  file: string,
+  committedFor: (cluster: string) => CommittedNetwork | Finding = () => ({ kind: "none" }),
+): { description: Description; warnings: Finding[]; committed: CommittedNetwork } {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new DescriptionError(file, doc.errors.map((e) => ({ severity: "error", path: "", message: `YAML: ${e.message.split("\n")[0]}` })));
@@ -57,10 +66,12 @@ export function parseDescription(text: string, file: string): { description: Des
   if (!parsed.success) {
     throw new DescriptionError(file, parsed.error.issues.flatMap(schemaFinding));
   }
-  const findings = validateDescription(parsed.data);
+  const committed: CommittedNetwork | Finding = parsed.data.target === "libvirt" ? committedFor(parsed.data.name) : { kind: "none" };
+  if ("severity" in committed) throw new DescriptionError(file, [committed]);
+  const findings = validateDescription(parsed.data, committed);
   const errors = findings.filter((f) => f.severity === "error");
   if (errors.length > 0) throw new DescriptionError(file, errors);
-  return { description: parsed.data, warnings: findings.filter((f) => f.severity === "warning") };
+  return { description: parsed.data, warnings: findings.filter((f) => f.severity === "warning"), committed };
 }
 
 /** Path of a description relative to the repository root, "/"-separated, for generated headers. */
@@ -83,6 +94,6 @@ export function loadCluster(file: string, root: string = process.cwd()): LoadedC
   } catch (e) {
     throw new DescriptionError(shown, [{ severity: "error", path: "", message: `cannot read the description file: ${(e as NodeJS.ErrnoException).code ?? String(e)}; set CLUSTER_CONFIG to an existing file such as ${DEFAULT_DESCRIPTION}` }]);
   }
-  const { description, warnings } = parseDescription(text, shown);
-  return { description, plan: planCluster(description, shown), warnings };
+  const { description, warnings, committed } = parseDescription(text, shown, (cluster) => readCommittedNetwork(root, cluster));
+  return { description, plan: planCluster(description, shown, committed), warnings };
 }

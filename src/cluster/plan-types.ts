@@ -1,4 +1,5 @@
 /** The host plan: everything later steps (stacks, PKI, Nix files, reports) read. Plain data, no cdktf. */
+import type { LibvirtNetworkPlan, LibvirtNetworkRecord } from "./libvirt-network";
 import type { BackendSettings, BackupSettings, GcpSettings, LibvirtSettings, PkiSettings, PoolName } from "./schema";
 
 export type Target = "libvirt" | "gcp";
@@ -59,6 +60,11 @@ export interface SshBastion {
   readonly port?: number;
 }
 
+/** The libvirt network's bridge and DHCP range, resolved (libvirt-network.ts); `record` is what synth commits. */
+export interface LibvirtNetwork extends LibvirtNetworkPlan {
+  readonly record: LibvirtNetworkRecord;
+}
+
 export interface ClusterPlan {
   readonly cluster: string;
   readonly target: Target;
@@ -84,6 +90,8 @@ export interface ClusterPlan {
   readonly hosts: readonly HostPlan[];
   readonly ssh: { readonly user: string; readonly authorizedKeys: readonly string[]; readonly bastion?: SshBastion };
   readonly libvirt?: LibvirtSettings;
+  /** libvirt only: the network's bridge and dnsmasq range. */
+  readonly libvirtNetwork?: LibvirtNetwork;
   readonly gcp?: GcpSettings;
   readonly pki: PkiSettings;
   readonly backend: BackendSettings;

@@ -1,8 +1,9 @@
 /** Turns a valid description into the host plan. Pure and deterministic. */
 import { cidrHost, parseCidr } from "./ipv4";
 import { DEFAULT_API_HOST_NUMBER, layoutHosts, type HostSlot } from "./layout";
+import { networkPlanOf, resolveLibvirtNetwork, type CommittedNetwork } from "./libvirt-network";
 import type { Description, PoolName } from "./schema";
-import type { ClusterPlan, EtcdMember, HostPlan, Role } from "./plan-types";
+import type { ClusterPlan, EtcdMember, HostPlan, LibvirtNetwork, Role } from "./plan-types";
 
 export const API_PORT = 6443;
 export const ETCD_CLIENT_PORT = 2379;
@@ -25,6 +26,11 @@ function rolesOf(pool: PoolName, topology: Description["topology"]): Role[] {
 export function macForAddress(address: string): string {
   const octets = address.split(".").slice(1).map((o) => Number(o).toString(16).padStart(2, "0"));
   return ["52", "54", "00", ...octets].join(":");
+}
+
+function libvirtNetworkOf(d: Description, committed: CommittedNetwork): LibvirtNetwork {
+  const { record } = resolveLibvirtNetwork(d, committed);
+  return { ...networkPlanOf(record), record };
 }
 
 function planHost(d: Description, slot: HostSlot): HostPlan {
@@ -57,7 +63,8 @@ function planHost(d: Description, slot: HostSlot): HostPlan {
  * Plans a description that validateDescription() accepted.
  * @param sourceFile the description's path relative to the repository root, for generated-file headers
  */
-export function planCluster(d: Description, sourceFile: string): ClusterPlan {
+/** `committed`: what the repository remembers of the cluster's libvirt network (see libvirt-network.ts). */
+export function planCluster(d: Description, sourceFile: string, committed: CommittedNetwork = { kind: "none" }): ClusterPlan {
   const node = parseCidr(d.network.nodeCidr)!;
   const service = parseCidr(d.kubernetes.serviceCidr)!;
   const hosts = layoutHosts(d).map((slot) => planHost(d, slot));
@@ -94,7 +101,7 @@ export function planCluster(d: Description, sourceFile: string): ClusterPlan {
     etcdMembers,
     hosts,
     ssh: { user: d.ssh.user, authorizedKeys: d.ssh.authorizedKeys, ...(d.ssh.bastion ? { bastion: d.ssh.bastion } : {}) },
-    ...(d.target === "libvirt" && d.libvirt ? { libvirt: d.libvirt } : {}),
+    ...(d.target === "libvirt" && d.libvirt ? { libvirt: d.libvirt, libvirtNetwork: libvirtNetworkOf(d, committed) } : {}),
     ...(d.target === "gcp" && d.gcp ? { gcp: d.gcp } : {}),
     pki: d.pki,
     backend: d.backend,

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseCidr, parseIp } from "./ipv4";
+import { BRIDGE_NAME, LIBVIRT_ASSIGNED_BRIDGE, MAX_BRIDGE_NAME_LENGTH, WHOLE_SUBNET_RANGE } from "./libvirt-network";
 
 export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -60,6 +61,25 @@ const sshPublicKey = z
 
 const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Unix user name" });
 
+/** The libvirt network's host-side settings; each is fixed when the network is created (docs/targets.md). */
+const libvirtNetworkSection = z.strictObject({
+  /** Host bridge name (at most 15 characters), or "libvirt-assigned". Default for a new network: k8s-<name>. */
+  bridge: z
+    .union([
+      z.literal(LIBVIRT_ASSIGNED_BRIDGE),
+      z.string().regex(BRIDGE_NAME, {
+        message: `must be a Linux interface name of at most ${MAX_BRIDGE_NAME_LENGTH} characters (letters, digits, "-", "_", "."), e.g. "k8s-lab", or "${LIBVIRT_ASSIGNED_BRIDGE}"`,
+      }),
+    ])
+    .optional(),
+  /** dnsmasq's dynamic range, or "whole-subnet". Default for a new network: the top quarter of nodeCidr. */
+  dynamicRange: z
+    .union([z.literal(WHOLE_SUBNET_RANGE), z.strictObject({ start: ipv4, end: ipv4 })], {
+      error: `must be { start: <address>, end: <address> } inside network.nodeCidr, or "${WHOLE_SUBNET_RANGE}"`,
+    })
+    .optional(),
+});
+
 const libvirtSection = z.strictObject({
   /** libvirt connection URI: the local system daemon, or a remote one over SSH. */
   uri: z
@@ -74,6 +94,7 @@ const libvirtSection = z.strictObject({
   baseImage: z.string().min(1),
   /** "kvm" where /dev/kvm exists, "qemu" for pure emulation. */
   domainType: z.enum(["kvm", "qemu"]).default("kvm"),
+  network: libvirtNetworkSection.optional(),
 });
 
 const gcpImage = z.union([
@@ -136,6 +157,12 @@ const backendSection = z
   ])
   .prefault({ type: "local" });
 
+/**
+ * The first Kubernetes minor the NixOS side cannot run: 1.35 removed the kubelet flag --pod-infra-container-image,
+ * which nixpkgs' kubelet module passes. The same gate is nixos/lib/kubernetes-version.nix's firstUnsupported.
+ */
+export const FIRST_UNSUPPORTED_MINOR = 35;
+
 /** etcd snapshots on every member (nixos/modules/etcd-backup.nix), with an optional copy off the hosts. */
 const backupSection = z
   .strictObject({
@@ -164,7 +191,12 @@ export const descriptionSchema = z.strictObject({
   topology: z.enum(["external-etcd", "stacked"]).default("external-etcd"),
   kubernetes: z.strictObject({
     /** Kubernetes minor version, e.g. "1.33"; must match the pinned nixpkgs' Kubernetes. */
-    version: z.string().regex(/^1\.\d{1,2}$/, { message: 'must be a Kubernetes minor version such as "1.33"' }),
+    version: z
+      .string()
+      .regex(/^1\.\d{1,2}$/, { message: 'must be a Kubernetes minor version such as "1.33"' })
+      .refine((v) => Number(v.split(".")[1]) < FIRST_UNSUPPORTED_MINOR, {
+        message: `Kubernetes 1.${FIRST_UNSUPPORTED_MINOR} removed the kubelet flag --pod-infra-container-image, which nixpkgs' kubelet module (NixOS 25.11) still passes, so its kubelets would not start; use "1.34" until the project handles it (nixos/lib/kubernetes-version.nix)`,
+      }),
     clusterDomain: dnsDomain("clusterDomain").default("cluster.local"),
     podCidr: cidr.default("10.200.0.0/16"),
     nodePodCidrPrefix: z.number().int().min(16).max(28).default(24),

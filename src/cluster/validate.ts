@@ -1,6 +1,7 @@
 /** Cross-field rules of a parsed description. Each finding names the field, the value and the fix. */
 import { cidrSize, formatIp, hostNumber, overlaps, parseCidr, parseIp, contains } from "./ipv4";
 import { DEFAULT_API_HOST_NUMBER, layoutHosts } from "./layout";
+import { resolveLibvirtNetwork, type CommittedNetwork } from "./libvirt-network";
 import { RFC1123_LABEL, type Description } from "./schema";
 
 export interface Finding {
@@ -17,8 +18,15 @@ export function etcdMemberCount(d: Description): number {
   return d.topology === "stacked" ? d.pools.controlPlane.count : (d.pools.etcd?.count ?? 0);
 }
 
-export function validateDescription(d: Description): Finding[] {
-  return [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d), ...checkBackup(d)];
+/**
+ * Every rule; `committed` is what the repository remembers of the cluster's libvirt network (its bridge and
+ * DHCP range are checked as they will be, see libvirt-network.ts).
+ */
+export function validateDescription(d: Description, committed: CommittedNetwork = { kind: "none" }): Finding[] {
+  const base = [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d), ...checkBackup(d)];
+  // The range checks need a valid subnet and hosts inside it.
+  const network = d.target === "libvirt" && d.libvirt && !base.some((f) => f.severity === "error") ? resolveLibvirtNetwork(d, committed).findings : [];
+  return [...base, ...network];
 }
 
 function checkBackup(d: Description): Finding[] {
@@ -64,6 +72,16 @@ function checkTargetAndTopology(d: Description): Finding[] {
     findings.push(error(membersField, "got 0 etcd members: etcd needs at least 1 member (3 or 5 for high availability)"));
   } else if (members > 0 && members % 2 === 0) {
     findings.push(warning(membersField, `got ${members} etcd members: an even count tolerates no more member failures (${Math.floor((members - 1) / 2)}) than ${members - 1} members would, and needs a larger quorum; use an odd count`));
+  }
+  // Control-plane nodes always register with node-role.kubernetes.io/control-plane:NoSchedule (as kubeadm's do), so
+  // only workers take pods without a toleration.
+  if ((d.pools.worker?.count ?? 0) === 0 && d.pools.controlPlane.count > 0) {
+    findings.push(
+      error(
+        "pools.worker.count",
+        `got ${d.pools.worker === undefined ? "no worker pool" : "0"}: no node would schedule ordinary pods (control-plane nodes carry the taint node-role.kubernetes.io/control-plane:NoSchedule, so every pod without a toleration stays Pending); add pools.worker with count of at least 1`,
+      ),
+    );
   }
   const lbCount = d.pools.loadBalancer?.count ?? 0;
   if (d.target === "gcp" && lbCount > 0) {

@@ -6,7 +6,7 @@
 import type { ClusterPlan, HostPlan } from "../cluster/plan-types";
 import { SERVICE_ACCOUNTS } from "../pki/accounts";
 import { bundleFor } from "../pki/bundle";
-import { certificateSpec, KUBELET_API_ADMINS_GROUP } from "../pki/catalog";
+import { certificateSpec, KUBELET_API_ADMINS_GROUP, NODE_LABELER_USER } from "../pki/catalog";
 import { PKI_DIR } from "../pki/paths";
 import type { NixAttrs } from "./writer";
 
@@ -31,6 +31,7 @@ export function pkiIdentities(): NixAttrs {
     addonManagerUser: certificateSpec("addon-manager").commonName,
     kubeletApiAdminsGroup: KUBELET_API_ADMINS_GROUP,
     frontProxyClientName: certificateSpec("front-proxy-client").commonName,
+    nodeLabelerUser: NODE_LABELER_USER,
   };
 }
 

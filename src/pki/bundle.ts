@@ -67,6 +67,8 @@ const CONTROL_PLANE: readonly RoleRule[] = [
   ...both("controller-manager", ["kube-controller-manager"]),
   ...both("scheduler", ["kube-scheduler"]),
   ...both("addon-manager", ["kube-addon-manager"]),
+  // Read by k8s-node-roles each time it runs (at boot and on every activation), so no unit restarts for it.
+  ...both("node-labeler", []),
 ];
 
 const ETCD_MEMBER: readonly RoleRule[] = [

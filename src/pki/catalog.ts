@@ -58,6 +58,7 @@ export type CertificateId =
   | "controller-manager"
   | "scheduler"
   | "addon-manager"
+  | "node-labeler"
   | "admin"
   | "kubelet"
   | "kube-proxy"
@@ -65,6 +66,9 @@ export type CertificateId =
   | "etcd-server"
   | "etcd-peer"
   | "etcd-healthcheck-client";
+
+/** The user of the node-labeler certificate; the Nix side binds it to a ClusterRole that may only get, list and patch nodes. */
+export const NODE_LABELER_USER = "k8s-nixos:node-labeler";
 
 /** The group whose members may use the whole kubelet API; the Nix side binds it to ClusterRole system:kubelet-api-admin. */
 export const KUBELET_API_ADMINS_GROUP = "kube-apiserver:kubelet-api-admins";
@@ -172,6 +176,19 @@ export const CERTIFICATES: readonly CertificateSpec[] = [
     usages: ["client_auth"],
     purpose: "kube-addon-manager kubeconfig (bootstraps the RBAC bindings, installs CoreDNS)",
     files: { cert: "addonManagerCert", key: "addonManagerKey", keyOwner: "kubernetes" },
+  },
+  {
+    id: "node-labeler",
+    issuer: "kubernetes",
+    scope: "cluster",
+    // Labels control-plane nodes at bootstrap, as kubeadm's mark-control-plane phase does (a kubelet may not set
+    // node-role.kubernetes.io/* on itself). Its ClusterRole (nixos/modules/node-roles.nix) allows only get, list and
+    // patch of nodes.
+    commonName: NODE_LABELER_USER,
+    sans: "none",
+    usages: ["client_auth"],
+    purpose: "k8s-node-roles on control-plane hosts: the control-plane label, removal of the stale unschedulable taint",
+    files: { cert: "nodeLabelerCert", key: "nodeLabelerKey", keyOwner: "kubernetes" },
   },
   {
     id: "admin",

@@ -27,6 +27,8 @@ export const PKI_FILES = {
   schedulerKey: "scheduler.key",
   addonManagerCert: "addon-manager.crt",
   addonManagerKey: "addon-manager.key",
+  nodeLabelerCert: "node-labeler.crt",
+  nodeLabelerKey: "node-labeler.key",
   etcdServerCert: "etcd/server.crt",
   etcdServerKey: "etcd/server.key",
   etcdPeerCert: "etcd/peer.crt",

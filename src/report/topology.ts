@@ -87,9 +87,23 @@ function summary(plan: ClusterPlan): string[] {
       ["API endpoint", `${code(plan.api.nodeUrl)}: ${apiHolders(plan)}${external}`],
       ["node network", `${plan.nodeCidr}, gateway ${plan.gateway}, domain ${code(plan.hostDomain)}`],
       ["pods / services", `${plan.podCidr} (/${plan.nodePodCidrPrefix} per node) / ${plan.serviceCidr} (DNS ${plan.dnsServiceIp})`],
+      ...libvirtLines(plan),
       ["state", backendLine(plan)],
     ],
   );
+}
+
+/** libvirt: the host bridge to trust in the host firewall, dnsmasq's range, and what the VMs take from the host. */
+function libvirtLines(plan: ClusterPlan): Array<[string, string]> {
+  const network = plan.libvirtNetwork;
+  if (plan.target !== "libvirt" || !network) return [];
+  const bridge = network.bridge ? code(network.bridge) : "chosen by libvirt (virbrN; `virsh net-info` shows it)";
+  const range = network.dynamicRange ? `${network.dynamicRange.start} to ${network.dynamicRange.end}` : "the whole subnet (libvirt's default)";
+  const sum = (f: (h: ClusterPlan["hosts"][number]) => number) => plan.hosts.reduce((n, h) => n + f(h), 0);
+  return [
+    ["host bridge", `${bridge}, dnsmasq's dynamic range ${range}`],
+    ["host resources", `${sum((h) => h.vcpu)} vCPU, ${formatMiB(sum((h) => h.memoryMiB))} memory, ${sum((h) => h.diskGiB)} GiB disk (virtual) for ${plan.hosts.length} VMs`],
+  ];
 }
 
 function hostTable(plan: ClusterPlan): string[] {

@@ -12,7 +12,7 @@
       fsType = "ext4";
       autoResize = true;
     };
-    boot.kernelParams = [ "console=ttyS0,115200n8" ];
+    # The serial console (kernel, GRUB, login) is set up by ../console.nix for every target.
 
     # One NIC, always eth0: keepalived names the interface that carries the API VIP.
     networking.usePredictableInterfaceNames = false;

@@ -127,6 +127,8 @@
       kubeletKey = "/var/lib/kubernetes/pki/kubelet.key";
       kubernetesCaCert = "/var/lib/kubernetes/pki/ca.crt";
       kubernetesCaKey = "/var/lib/kubernetes/pki/ca.key";
+      nodeLabelerCert = "/var/lib/kubernetes/pki/node-labeler.crt";
+      nodeLabelerKey = "/var/lib/kubernetes/pki/node-labeler.key";
       schedulerCert = "/var/lib/kubernetes/pki/scheduler.crt";
       schedulerKey = "/var/lib/kubernetes/pki/scheduler.key";
       serviceAccountKey = "/var/lib/kubernetes/pki/sa.key";
@@ -137,6 +139,7 @@
       flannelUser = "flannel-client";
       frontProxyClientName = "front-proxy-client";
       kubeletApiAdminsGroup = "kube-apiserver:kubelet-api-admins";
+      nodeLabelerUser = "k8s-nixos:node-labeler";
     };
   };
   ssh = {
