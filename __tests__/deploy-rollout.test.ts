@@ -182,6 +182,14 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
     for (const [, ...args] of calls().filter(([c]) => c === "ssh")) expect(args.join(" ")).not.toContain("UserKnownHostsFile");
     for (const args of deployArgs()) expect(args).not.toContain("--ssh-opts");
     expect(await etcd.waitHealthy(5)).toBe(true);
+
+    // Once etcd has a quorum, --bootstrap (every member at once) is refused in favour of a rolling deploy.
+    rmSync(callsFile, { force: true });
+    const again = deploy(["--bootstrap", "local", "--", "--skip-checks"]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("not bootstrapping: the etcd cluster is already running (etcd-cluster: all 3 members healthy)");
+    expect(again.stderr).toContain("deploy it rolling: scripts/deploy-cluster.sh local");
+    expect(deployedSteps()).toEqual([]);
   }, 240_000);
 
   it("rolls etcd members, control plane, load balancers and workers one at a time, each after the previous is healthy", async () => {

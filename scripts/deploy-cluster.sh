@@ -18,7 +18,8 @@
 #   --bootstrap     the cluster's first deploy: etcd has no quorum yet and a single member cannot become healthy
 #                   alone, so every etcd member is deployed in one deploy-rs run (still each with its own magic
 #                   rollback, none undone by another), then the cluster must become healthy; the rest follows as
-#                   in a rolling deploy. Without --bootstrap, a cluster whose other members are not healthy is
+#                   in a rolling deploy. Refused when the etcd cluster is already healthy (it would restart every
+#                   member at once). Without --bootstrap, a cluster whose other members are not healthy is
 #                   refused before anything is deployed.
 #   --from <host>   resume: skip the hosts before <host> in rollout order (as printed when a rollout stops).
 #   --batch <n>     workers deployed (and waited for) together; default 1.
@@ -268,6 +269,15 @@ if [ "$bootstrap" -eq 1 ]; then
   for entry in "${queue[@]}"; do
     [ "${entry%% *}" != etcd ] || members+=("${entry#* }")
   done
+  if [ ${#members[@]} -gt 0 ] && [ "$gates" -eq 1 ]; then
+    # Deploying every member at once is only safe without a quorum to lose: a cluster that already has one gets
+    # a rolling deploy.
+    mapfile -t urls < <(etcd_urls)
+    if answer=$(check "${members[0]}" etcd-cluster "${urls[@]}"); then
+      echo "$me: not bootstrapping: the etcd cluster is already running ($answer), and --bootstrap would restart every member at once; deploy it rolling: $me $cluster${named[*]:+ ${named[*]}}" >&2
+      exit 1
+    fi
+  fi
   if [ ${#members[@]} -gt 0 ]; then
     deploy_step bootstrap "${members[@]}"
     if [ "$gates" -eq 1 ]; then
