@@ -35,6 +35,8 @@ const CONTROL_PLANE_FILES = [
   "apiserver.key",
   "ca.crt",
   "ca.key",
+  // the one certificate ca.key belongs to, for kube-controller-manager's signer (ca.crt is a bundle in a rotation)
+  "ca-signing.crt",
   "controller-manager.crt",
   "controller-manager.key",
   "encryption-config.yaml",
@@ -185,6 +187,7 @@ describe("bundles: restarts", () => {
     expect(units(local, "worker-1", "flannel.key")).toEqual(["flannel"]);
     expect(units(local, "cp-1", "apiserver.crt")).toEqual(["kube-apiserver"]);
     expect(units(local, "cp-1", "ca.key")).toEqual(["kube-controller-manager"]);
+    expect(units(local, "cp-1", "ca-signing.crt")).toEqual(["kube-controller-manager"]);
     expect(units(local, "cp-1", "sa.key")).toEqual(["kube-apiserver", "kube-controller-manager"]);
     expect(units(local, "etcd-1", "etcd/peer.crt")).toEqual(["etcd"]);
     expect(units(local, "etcd-1", "etcd/healthcheck-client.crt")).toEqual([]);

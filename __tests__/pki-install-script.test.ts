@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { loadCluster } from "../src/cluster/load";
 import type { ClusterPlan } from "../src/cluster/plan-types";
 import { bundleFor, type BundleFile } from "../src/pki/bundle";
-import { installScript, prepareScript, stagedName, type ScriptOptions } from "../src/pki/install-script";
+import { HEALTH_LIBRARY, installScript, prepareScript, RESTART_RECORD, stagedName, type ScriptOptions } from "../src/pki/install-script";
 import { PKI_DIR } from "../src/pki/paths";
 import { REPO_ROOT } from "./helpers/descriptions";
 
@@ -194,13 +194,16 @@ describe("install script", () => {
 
   it("runs every command through sudo -n for a login user other than root", () => {
     const lines = [...prepareScript({ sshUser: "ops" }), ...installScript(stackedBundle, { sshUser: "ops" })].filter((l) => !l.trimStart().startsWith("#"));
-    // curl: the etcd health check reads the etcd-owned health-check client key.
-    for (const verb of ["install ", "cmp ", "mv ", "rm ", "systemctl ", "curl "]) {
+    for (const verb of ["install ", "cmp ", "mv ", "rm ", "systemctl ", "tee ", "sync ", "chmod ", "cat "]) {
       const uses = lines.filter((l) => new RegExp(`(^|\\s|\\$\\()(sudo -n )?${verb}`).test(l));
-      expect(uses.length).toBeGreaterThan(0);
+      expect([verb, uses.length > 0]).toEqual([verb, true]);
       for (const l of uses) expect(l).toMatch(new RegExp(`sudo -n ${verb}`));
     }
-    expect([...prepareScript(options), ...installScript(stackedBundle, options)].join("\n")).not.toContain("sudo");
+    // curl: health.sh prefixes it with K8S_HEALTH_SUDO (the etcd health-check client key is etcd's).
+    expect(lines).toContain("K8S_HEALTH_SUDO='sudo -n '");
+    const asRoot = [...prepareScript(options), ...installScript(stackedBundle, options)].filter((l) => !l.trimStart().startsWith("#"));
+    expect(asRoot).toContain("K8S_HEALTH_SUDO=''");
+    expect(asRoot.join("\n")).not.toContain("sudo -n");
   });
 
   it("probes nothing on a worker: none of its units is one that others wait for", () => {
@@ -265,7 +268,9 @@ describe("install script: rolling restarts wait for health", () => {
     expect(result.status).not.toBe(0);
     expect(result.restarted).toEqual(["etcd.service"]);
     expect(result.events.filter((e) => e.startsWith("probe")).length).toBeGreaterThan(1);
-    expect(result.stderr).toContain(`etcd.service was restarted for new PKI files but did not pass its health check (${ETCD_HEALTH}) within 1 s`);
+    expect(result.stderr).toContain(
+      `etcd.service was restarted for new PKI files but did not pass its health check (k8s_healthy etcd-member: etcd-member: not healthy (/health answered: {"health":"false","reason":"RAFT NO LEADER"})) within 1 s`,
+    );
     expect(result.stderr).toContain("journalctl -u etcd.service");
     expect(existsSync(options.stagingDir!)).toBe(false);
   });
@@ -277,7 +282,7 @@ describe("install script: rolling restarts wait for health", () => {
     const result = deliver((f) => `v2 ${f.fileId}\n`, CONTROL_PLANE, stackedBundle);
     expect(result.status).not.toBe(0);
     expect(result.restarted).toEqual(["etcd.service", "kube-apiserver.service"]);
-    expect(result.stderr).toContain(`kube-apiserver.service was restarted for new PKI files but did not pass its health check (${READYZ})`);
+    expect(result.stderr).toContain("kube-apiserver.service was restarted for new PKI files but did not pass its health check (k8s_healthy apiserver: apiserver: not ready (/readyz answered: nothing))");
   });
 
   it("waits for nothing on a first delivery, before the units are installed, nor for units that are not running", () => {
@@ -300,7 +305,136 @@ describe("install script: rolling restarts wait for health", () => {
 
   it("says on the delivery's output what it waits for", () => {
     const result = renewEverything();
-    expect(result.stdout).toContain(`waiting for etcd.service to pass its health check (${ETCD_HEALTH}, up to 120 s)`);
-    expect(result.stdout).toContain(`waiting for kube-apiserver.service to pass its health check (${READYZ}, up to 120 s)`);
+    expect(result.stdout).toContain("waiting for etcd.service to pass its health check (k8s_healthy etcd-member, up to 120 s)");
+    expect(result.stdout).toContain("etcd-member: healthy");
+    expect(result.stdout).toContain("waiting for kube-apiserver.service to pass its health check (k8s_healthy apiserver, up to 120 s)");
+    expect(result.stdout).toContain("apiserver: ready");
+  });
+});
+
+/**
+ * The host's record of owed restarts: a delivery that stops part-way (failed health gate, killed, host rebooted)
+ * leaves installed files that `cmp` sees as unchanged on the next run; the record makes that run restart them.
+ */
+describe("install script: restarts owed across failed, killed and repeated runs", () => {
+  const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-addon-manager", "kubelet", "kube-proxy", "flannel"];
+  const SERVICES = CONTROL_PLANE.map((u) => `${u}.service`);
+  const record = () => path.join(options.destDir!, RESTART_RECORD);
+  const owed = () => (existsSync(record()) ? readFileSync(record(), "utf8").trim().split("\n") : []);
+  const REAL_MV = spawnSync("/bin/sh", ["-c", "command -v mv"], { encoding: "utf8" }).stdout.trim();
+
+  it("completes the restarts a failed health gate left owed, then restarts nothing", () => {
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    expect(owed()).toEqual([]);
+    unhealthyFor(6443, "never");
+    options = { ...options, healthTimeoutSeconds: 1 };
+    const failed = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(failed.status).not.toBe(0);
+    expect(failed.restarted).toEqual(["etcd.service", "kube-apiserver.service"]);
+    // Every file is in place, so a re-run's cmp sees nothing new; the record still owes the rest.
+    for (const f of stackedBundle) expect(readFileSync(installed(f), "utf8")).toBe(`v2 ${f.fileId}\n`);
+    expect(owed()).toEqual(CONTROL_PLANE.slice(1));
+    expect(failed.stderr).toContain(`the restart stays owed in ${record()}`);
+    const recordDir = path.dirname(record());
+    expect((statSync(recordDir).mode & 0o777).toString(8)).toBe("700");
+    expect((statSync(record()).mode & 0o777).toString(8)).toBe("600");
+
+    unhealthyFor(6443, 0);
+    const retried = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(retried.stderr).toBe("");
+    expect(retried.status).toBe(0);
+    // etcd passed its gate in the failed run: it is not restarted again.
+    expect(retried.events).toEqual(["restart kube-apiserver.service", "probe https://127.0.0.1:6443/readyz", ...SERVICES.slice(2).map((u) => `restart ${u}`)]);
+    expect(existsSync(record())).toBe(false);
+
+    const again = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(again.status).toBe(0);
+    expect(again.events).toEqual([]);
+  });
+
+  it("keeps owing a restart that failed its health gate until it passes, also across a reboot", () => {
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    unhealthyFor(2379, "never");
+    options = { ...options, healthTimeoutSeconds: 1 };
+    expect(deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle).status).not.toBe(0);
+    expect(owed()).toEqual(CONTROL_PLANE);
+    // A reboot empties /run (the staging directory), not the record; the re-run still gates on etcd's health.
+    rmSync(path.join(root, "run"), { recursive: true, force: true });
+    const stillSick = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(stillSick.status).not.toBe(0);
+    expect(stillSick.restarted).toEqual(["etcd.service"]);
+    expect(owed()).toEqual(CONTROL_PLANE);
+    unhealthyFor(2379, 0);
+    const healed = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(healed.status).toBe(0);
+    expect(healed.restarted).toEqual(SERVICES);
+    expect(owed()).toEqual([]);
+  });
+
+  it("records the owed restarts before installing anything: a run killed between two installs is completed by the next", () => {
+    deliver((f) => `v1 ${f.fileId}\n`, ALL_UNITS);
+    // flannel.crt and kubelet.crt change; the run is killed (SIGKILL, no trap) as it renames kubelet.crt into place.
+    const renewed = (f: BundleFile) => (/\/(flannel|kubelet)\.crt$/.test(f.path) ? `v2 ${f.fileId}\n` : `v1 ${f.fileId}\n`);
+    const kubeletCrt = installed(workerBundle.find((f) => f.path.endsWith("/kubelet.crt"))!);
+    const flannelCrt = installed(workerBundle.find((f) => f.path.endsWith("/flannel.crt"))!);
+    tool("mv", `#!/bin/sh\nif [ "$3" = ${JSON.stringify(kubeletCrt)} ]; then kill -9 $PPID; exit 1; fi\nexec ${REAL_MV} "$@"\n`);
+    const killed = deliver(renewed, ALL_UNITS);
+    expect(killed.status).toBeNull();
+    expect(readFileSync(flannelCrt, "utf8")).toBe("v2 flannelCert\n");
+    expect(readFileSync(kubeletCrt, "utf8")).toBe("v1 kubeletCert\n");
+    expect(killed.restarted).toEqual([]);
+    expect(owed()).toEqual(["kubelet", "flannel"]);
+
+    rmSync(path.join(root, "bin", "mv"));
+    const completed = deliver(renewed, ALL_UNITS);
+    expect(completed.status).toBe(0);
+    // flannel.crt is already identical on disk; only the record says flannel still runs with the old one.
+    expect(completed.restarted).toEqual(["kubelet.service", "flannel.service"]);
+    expect(readFileSync(kubeletCrt, "utf8")).toBe("v2 kubeletCert\n");
+    expect(owed()).toEqual([]);
+    expect(deliver(renewed, ALL_UNITS).restarted).toEqual([]);
+  });
+
+  it("owes nothing when a staged file is missing: it stops before the record and before any install", () => {
+    deliver((f) => `v1 ${f.fileId}\n`, ALL_UNITS);
+    run(prepareScript(options), ALL_UNITS);
+    for (const f of workerBundle.slice(1)) writeFileSync(path.join(options.stagingDir!, stagedName(f)), `v2 ${f.fileId}\n`);
+    const result = run(installScript(workerBundle, options), ALL_UNITS);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(`staged file ${options.stagingDir}/${stagedName(workerBundle[0])} is missing; nothing was installed`);
+    expect(owed()).toEqual([]);
+    for (const f of workerBundle) expect(readFileSync(installed(f), "utf8")).toBe(`v1 ${f.fileId}\n`);
+  });
+
+  it("embeds the project's health definition, scripts/lib/health.sh, with this host's files", () => {
+    const script = installScript(stackedBundle, options);
+    const library = readFileSync(HEALTH_LIBRARY, "utf8").split("\n").filter((l) => l.trim() !== "");
+    const at = script.indexOf(library[0]);
+    expect(at).toBeGreaterThan(0);
+    expect(script.slice(at, at + library.length)).toEqual(library);
+    expect(script).toContain(`K8S_ETCD_CA='${options.destDir}${PKI_DIR}/etcd/ca.crt'`);
+    expect(script).toContain(`K8S_CA='${options.destDir}${PKI_DIR}/ca.crt'`);
+    expect(script.join("\n")).toContain('await_healthy "$1" etcd-member');
+    expect(script.join("\n")).toContain('await_healthy "$1" apiserver');
+  });
+});
+
+describe("install script: a login user other than root", () => {
+  it("records, installs, restarts and gates through sudo -n, and completes a failed run the same way", () => {
+    // stand-in sudo: checks -n (never prompts) and runs the command; every privileged step goes through it.
+    tool("sudo", `#!/bin/sh\n[ "$1" = -n ] || { echo "sudo without -n" >&2; exit 1; }\nshift\necho "sudo $1" >> "$EVENT_LOG.sudo"\nexec "$@"\n`);
+    options = { ...options, sshUser: "ops", healthTimeoutSeconds: 1 };
+    const SERVICES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-addon-manager", "kubelet", "kube-proxy", "flannel"].map((u) => `${u}.service`);
+    expect(deliver((f) => `v1 ${f.fileId}\n`, [], stackedBundle).status).toBe(0);
+    unhealthyFor(6443, "never");
+    const failed = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(failed.status).not.toBe(0);
+    expect(readFileSync(path.join(options.destDir!, RESTART_RECORD), "utf8")).toBe(SERVICES.slice(1).map((s) => s.replace(".service", "")).join("\n") + "\n");
+    unhealthyFor(6443, 0);
+    const completed = deliver((f) => `v2 ${f.fileId}\n`, SERVICES, stackedBundle);
+    expect(completed.status).toBe(0);
+    expect(completed.restarted).toEqual(SERVICES.slice(1));
+    const sudoed = new Set(readFileSync(path.join(root, "events.log.sudo"), "utf8").trim().split("\n"));
+    for (const verb of ["install", "cmp", "mv", "tee", "sync", "chmod", "cat", "rm", "systemctl", "curl"]) expect([verb, sudoed.has(`sudo ${verb}`)]).toEqual([verb, true]);
   });
 });

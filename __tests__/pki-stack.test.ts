@@ -120,6 +120,7 @@ interface Expected {
 /** The kubeadm certificate requirements ("PKI certificates and requirements"), per delivered certificate file. */
 const KUBEADM: Record<string, (p: ClusterPlan, host: HostPlan, ex: Example) => Expected> = {
   kubernetesCaCert: () => ({ issuer: "kubernetes", cn: "kubernetes", ...NO_SANS, uses: ["cert_signing", "digital_signature"], validity: 87600, isCa: true }),
+  kubernetesCaSigningCert: () => ({ issuer: "kubernetes", cn: "kubernetes", ...NO_SANS, uses: ["cert_signing", "digital_signature"], validity: 87600, isCa: true }),
   etcdCaCert: () => ({ issuer: "etcd-ca", cn: "etcd-ca", ...NO_SANS, uses: ["cert_signing", "digital_signature"], validity: 87600, isCa: true }),
   frontProxyCaCert: () => ({ issuer: "front-proxy-ca", cn: "front-proxy-ca", ...NO_SANS, uses: ["cert_signing", "digital_signature"], validity: 87600, isCa: true }),
   apiServerCert: (p, _h, ex) => {
@@ -262,7 +263,7 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
   it("uses ECDSA P-256 keys by default, for every key", () => {
     const keys = Object.values(resources(synth.json, "tls_private_key"));
     expect(keys.length).toBe(Object.keys(resources(synth.json, "tls_cert_request")).length + 3 + 1);
-    for (const k of keys) expect(k).toEqual({ algorithm: "ECDSA", ecdsa_curve: "P256" });
+    for (const { lifecycle: _protection, ...k } of keys) expect(k).toEqual({ algorithm: "ECDSA", ecdsa_curve: "P256" });
   });
 
   it("never puts key material in the synthesized JSON, only references", () => {
@@ -322,9 +323,15 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
       expect(Object.keys(provisioners[provisioners.length - 1])).toEqual(["remote-exec"]);
       expect(provisioners.slice(1, -1).every((x) => x.file && String(x.file.destination).startsWith("/run/k8s-pki-staging/"))).toBe(true);
       const install = (provisioners[provisioners.length - 1]["remote-exec"].inline as string[]).join("\n");
-      const restarted = [...install.matchAll(/then restart ([a-z-]+); fi/g)].map((m) => m[1]).sort();
+      const restarted = [...install.matchAll(/then restart ([a-z-]+);/g)].map((m) => m[1]).sort();
       expect([h.name, restarted]).toEqual([h.name, sorted([...new Set(h.roles.flatMap((r) => unitsByRole[r] ?? []))])]);
       for (const staged of Object.keys(deliveredFiles(synth.json, h.name))) expect(install).toContain(`put '${staged}' '${PKI_DIR}/`);
+      // The health gates are health.sh's checks, embedded in the delivered script; the restart record is written first.
+      expect([h.name, install.includes('await_healthy "$1" etcd-member')]).toEqual([h.name, h.runsEtcd]);
+      expect([h.name, install.includes('await_healthy "$1" apiserver')]).toEqual([h.name, h.runsControlPlane]);
+      expect([h.name, install.includes("k8s_healthy() {")]).toEqual([h.name, h.runsEtcd || h.runsControlPlane]);
+      expect(install.indexOf("\nwrite_record\n")).toBeLessThan(install.indexOf("\nput "));
+      expect(install).toContain("record='/var/lib/k8s-pki/restart-owed'");
     }
   });
 
@@ -364,7 +371,9 @@ describe("pki stack: deliveries", () => {
   const after = (json: Json, host: string) => ((delivery(json, host).depends_on ?? []) as string[]).map((d) => d.replace(/^terraform_data\.delivery-(.+)_delivery_[0-9A-F]+$/, "$1"));
 
   it("delivers to every host but the load balancers", () => {
-    const names = Object.keys(resources(local, "terraform_data")).map((n) => n.replace(/_delivery_[0-9A-F]+$/, "").replace(/^delivery-/, ""));
+    const names = Object.keys(resources(local, "terraform_data"))
+      .filter((n) => n.startsWith("delivery-"))
+      .map((n) => n.replace(/_delivery_[0-9A-F]+$/, "").replace(/^delivery-/, ""));
     expect(sorted(names)).toEqual(sorted(["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", "worker-1", "worker-2"]));
   });
 
@@ -407,7 +416,7 @@ describe("pki stack: description settings", () => {
   it("uses RSA keys when asked, adding key_encipherment to leaf certificates only", () => {
     const p = planFromObject(changed("clusters/local.yaml", (d) => (d.pki = { algorithm: "RSA", rsaBits: 3072 })), "clusters/local.yaml");
     const json = synthPki(p).json;
-    for (const k of Object.values(resources(json, "tls_private_key"))) expect(k).toEqual({ algorithm: "RSA", rsa_bits: 3072 });
+    for (const { lifecycle: _protection, ...k } of Object.values(resources(json, "tls_private_key"))) expect(k).toEqual({ algorithm: "RSA", rsa_bits: 3072 });
     for (const c of Object.values(resources(json, "tls_locally_signed_cert"))) expect(c.allowed_uses.slice(0, 2)).toEqual(["digital_signature", "key_encipherment"]);
     for (const c of Object.values(resources(json, "tls_self_signed_cert"))) expect(c.allowed_uses).toEqual(["cert_signing", "digital_signature"]);
   });

@@ -8,10 +8,13 @@ import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../src/cluster/plan-types";
 import { bundleFor } from "../src/pki/bundle";
+import { CAS } from "../src/pki/catalog";
 import { fromStackDir } from "../src/stack-dir";
 import { AdminKubeconfig } from "../constructs/pki/admin-kubeconfig";
 import { ClusterPki } from "../constructs/pki/cluster-pki";
 import { HostDelivery } from "../constructs/pki/host-delivery";
+import { RotationChecks } from "../constructs/pki/rotation-checks";
+import { ROTATABLE_AUTHORITIES } from "../src/pki/rotation";
 import { ClusterStack } from "./cluster-stack";
 import type { ComputeStack } from "./compute";
 import type { NetworkStack } from "./network";
@@ -70,21 +73,40 @@ export class PkiStack extends ClusterStack {
     }
     this.deliveries = deliveries;
 
+    // Rotations in progress: each phase is marked applied once every delivery of its apply succeeded.
+    for (const authority of ROTATABLE_AUTHORITIES) {
+      const anchor = authority === "service-account" ? this.pki.serviceAccount : this.pki.authorities[authority];
+      if (anchor.state.phase === undefined) continue;
+      new RotationChecks(this, `rotation-${authority}`, {
+        authority,
+        state: anchor.state,
+        ...(anchor.born.current ? { currentBorn: anchor.born.current } : {}),
+        deliveries: [...deliveries.values()].map((d) => d.resource),
+      });
+    }
+
     this.adminKubeconfig = new AdminKubeconfig(this, "admin-kubeconfig", {
       cluster: plan.cluster,
       server: network.network.operatorApiUrl,
-      ca: this.pki.authorities.kubernetes,
+      caCertificatesPem: this.pki.authorities.kubernetes.trustBundlePem,
       client: this.pki.certificate("admin"),
       filename: adminKubeconfigStackPath(plan.cluster),
     });
 
     const ca = this.pki.authorities;
-    this.output("kubernetes_ca_certificate", ca.kubernetes.certPem, { description: "Kubernetes cluster CA certificate (PEM)" });
-    this.output("etcd_ca_certificate", ca.etcd.certPem, { description: "etcd CA certificate (PEM)" });
-    this.output("front_proxy_ca_certificate", ca["front-proxy"].certPem, { description: "Front-proxy (API aggregation) CA certificate (PEM)" });
-    this.output("service_account_public_key", this.pki.serviceAccountKey.publicKeyPem, {
-      description: "Public key verifying service-account tokens (PEM)",
+    this.output("kubernetes_ca_certificate", ca.kubernetes.trustBundlePem, { description: "Kubernetes cluster CA certificates trusted now (PEM; old and new during a rotation)" });
+    this.output("etcd_ca_certificate", ca.etcd.trustBundlePem, { description: "etcd CA certificates trusted now (PEM; old and new during a rotation)" });
+    this.output("front_proxy_ca_certificate", ca["front-proxy"].trustBundlePem, {
+      description: "Front-proxy (API aggregation) CA certificates trusted now (PEM; old and new during a rotation)",
     });
+    this.output("service_account_public_key", this.pki.serviceAccount.publicKeysPem, {
+      description: "Public keys verifying service-account tokens (PEM; old and new during a rotation)",
+    });
+    this.output(
+      "ca_not_after",
+      Object.fromEntries(CAS.map((c) => [c.id, ca[c.id].signing.cert.validityEndTime])),
+      { description: "When the CA that signs now expires (RFC 3339), per CA: rotate well before (docs/pki.md#when-to-rotate)" },
+    );
     this.output("admin_kubeconfig_path", adminKubeconfigRepoPath(plan.cluster), {
       description: "Admin kubeconfig (break-glass, O=system:masters), relative to the repository root",
     });

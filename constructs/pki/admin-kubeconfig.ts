@@ -4,14 +4,14 @@ import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { renderKubeconfig } from "../../src/pki/kubeconfig";
 import type { Certificate } from "./certificate";
-import type { CertificateAuthority } from "./certificate-authority";
 import { requireText } from "./validate";
 
 export interface AdminKubeconfigProps {
   readonly cluster: string;
   /** API URL operators use (TargetNetwork.operatorApiUrl; may be a token). */
   readonly server: string;
-  readonly ca: CertificateAuthority;
+  /** The Kubernetes CA certificates the kubeconfig trusts (PEM; the trust bundle: old and new during a rotation). */
+  readonly caCertificatesPem: string;
   readonly client: Certificate;
   /** Path of the file, relative to the stack's working directory (cdktf.out/stacks/<id>), never absolute. */
   readonly filename: string;
@@ -34,7 +34,7 @@ export class AdminKubeconfig extends Construct {
         cluster: props.cluster,
         user: props.user ?? "admin",
         server: props.server,
-        caData: Fn.base64encode(props.ca.certPem),
+        caData: Fn.base64encode(props.caCertificatesPem),
         certData: Fn.base64encode(props.client.certPem),
         keyData: Fn.base64encode(props.client.privateKeyPem),
       }),

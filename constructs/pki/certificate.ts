@@ -23,6 +23,11 @@ export interface CertificateProps {
   readonly validityHours: number;
   /** Renew when an apply runs within this many hours of expiry; must be shorter than validityHours. */
   readonly earlyRenewalHours: number;
+  /**
+   * When given, the plan is refused with this message if a certificate issued now (plan time + validityHours)
+   * would outlive its CA's certificate; default no check.
+   */
+  readonly refuseOutlivingCa?: string;
 }
 
 export class Certificate extends Construct {
@@ -63,6 +68,18 @@ export class Certificate extends Construct {
       validityPeriodHours: props.validityHours,
       earlyRenewalHours: props.earlyRenewalHours,
       setSubjectKeyId: true,
+      ...(props.refuseOutlivingCa
+        ? {
+            lifecycle: {
+              precondition: [
+                {
+                  condition: `\${timecmp(timeadd(plantimestamp(), "${props.validityHours}h"), ${props.ca.cert.fqn}.validity_end_time) <= 0}`,
+                  errorMessage: props.refuseOutlivingCa,
+                },
+              ],
+            },
+          }
+        : {}),
     });
     this.certPem = this.cert.certPem;
     this.privateKeyPem = this.key.privateKeyPem;

@@ -2,7 +2,9 @@
  * Delivers one host's PKI bundle over SSH: a terraform_data (Terraform's built-in resource, no provider) whose
  * creation-time provisioners stage every file in a tmpfs directory, install it with owner and mode by atomic
  * rename and restart the units whose files changed (a restarted etcd or kube-apiserver must pass its health check
- * before the script, and so the next host's delivery, goes on). Optionally through a bastion: Terraform's SSH
+ * before the script, and so the next host's delivery, goes on). The host records the restarts it owes before the
+ * first install, so the re-run of a failed (tainted) delivery completes them (src/pki/install-script.ts).
+ * Optionally through a bastion: Terraform's SSH
  * client reads no ~/.ssh/config. triggers_replace makes any change re-deliver:
  * - layout: digest of what the plan says the host gets (paths, owners, modes, subjects, SANs, scripts), known at synth;
  * - content: per file, the digest of its content, known at apply (renewal, new keys, new CA, addresses from other

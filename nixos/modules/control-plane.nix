@@ -86,10 +86,12 @@ in
       allocateNodeCIDRs = true;
       clusterCidr = k8s.podCidr;
       serviceAccountKeyFile = files.serviceAccountKey;
+      # The trust bundle (old + new CA during a rotation): published to pods as kube-root-ca.crt.
       rootCaFile = files.kubernetesCaCert;
       kubeconfig = localKubeconfig files.controllerManagerCert files.controllerManagerKey;
       extraOpts = lib.concatStringsSep " " [
-        "--cluster-signing-cert-file=${files.kubernetesCaCert}"
+        # Exactly one certificate, the one ca.key belongs to (ca.crt is a bundle during a rotation).
+        "--cluster-signing-cert-file=${files.kubernetesCaSigningCert}"
         "--cluster-signing-key-file=${files.kubernetesCaKey}"
         "--node-cidr-mask-size=${toString k8s.nodePodCidrPrefix}"
         "--service-cluster-ip-range=${k8s.serviceCidr}"

@@ -86,6 +86,7 @@ jq -r --arg secret "$secret" '.encryptionConfig as $e | $e.template | split($e.s
 jq -r '.hosts | to_entries[] | .key as $host | .value[] |
   [$host,
    (.source | if .kind == "ca-cert" then "cas/\(.ca).crt"
+     elif .kind == "ca-signing-cert" then "cas/\(.ca).crt"
      elif .kind == "ca-key" then "cas/\(.ca).key"
      elif .kind == "cert" then "certs/\(.certificate | gsub("/"; "_")).crt"
      elif .kind == "key" then "certs/\(.certificate | gsub("/"; "_")).key"

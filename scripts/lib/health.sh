@@ -4,7 +4,8 @@
 #   - the rollout (scripts/deploy-cluster.sh runs it on a host over SSH: `ssh <host> sh -s -- <check> < this`),
 #     between two hosts.
 # Every check runs ON the host it is about, over loopback, and prints one line saying what it saw. It returns 0
-# only when healthy. Node readiness is asked of the API (kubectl), from wherever the kubeconfig is.
+# only when healthy. Node readiness is asked of the API (kubectl), from wherever the kubeconfig is. Safe to call
+# from a script running under `set -e` (a failed probe is an answer, not an error).
 #
 # Inputs (environment; the callers set them from the generated host files / src/pki/paths.ts):
 #   K8S_HEALTH_SUDO        "" for root, "sudo -n " otherwise (the etcd client key is readable by root/etcd only)
@@ -29,7 +30,7 @@ k8s_health_etcd_url() {
 }
 
 k8s_health_etcd_member() {
-  k8s_health_answer=$(k8s_health_etcd_url "https://127.0.0.1:${K8S_ETCD_PORT:-2379}")
+  k8s_health_answer=$(k8s_health_etcd_url "https://127.0.0.1:${K8S_ETCD_PORT:-2379}") || true
   case "$k8s_health_answer" in
   *'"health":"true"'*)
     echo "etcd-member: healthy"
@@ -43,7 +44,7 @@ k8s_health_etcd_member() {
 k8s_health_etcd_cluster() {
   k8s_health_bad=0
   for k8s_health_url in "$@"; do
-    k8s_health_answer=$(k8s_health_etcd_url "$k8s_health_url")
+    k8s_health_answer=$(k8s_health_etcd_url "$k8s_health_url") || true
     case "$k8s_health_answer" in
     *'"health":"true"'*) ;;
     *)
@@ -57,7 +58,7 @@ k8s_health_etcd_cluster() {
 }
 
 k8s_health_apiserver() {
-  k8s_health_answer=$(${K8S_HEALTH_SUDO:-}curl --silent --max-time 5 --cacert "$K8S_CA" "https://127.0.0.1:${K8S_API_PORT:-6443}/readyz" 2>/dev/null)
+  k8s_health_answer=$(${K8S_HEALTH_SUDO:-}curl --silent --max-time 5 --cacert "$K8S_CA" "https://127.0.0.1:${K8S_API_PORT:-6443}/readyz" 2>/dev/null) || true
   if [ "$k8s_health_answer" = ok ]; then
     echo "apiserver: ready"
     return 0
@@ -77,7 +78,7 @@ k8s_health_load_balancer() {
 }
 
 k8s_health_node_ready() {
-  k8s_health_answer=$(kubectl get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>&1)
+  k8s_health_answer=$(kubectl get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>&1) || true
   if [ "$k8s_health_answer" = True ]; then
     echo "node-ready: $1 is Ready"
     return 0

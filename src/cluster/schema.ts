@@ -122,6 +122,15 @@ const gcpSection = z.strictObject({
   publicAddresses: z.boolean().default(true),
 });
 
+/** The trust anchors a rotation replaces: the three CAs and the service-account token signing key. */
+export const ROTATABLE_AUTHORITIES = ["kubernetes", "etcd", "front-proxy", "service-account"] as const;
+/** The steps of a rotation, applied one apply at a time in this order (docs/pki.md#ca-rotation). */
+export const ROTATION_PHASES = ["trust", "reissue", "drop"] as const;
+
+const rotationPhase = z.enum(ROTATION_PHASES, {
+  error: 'must be one of "trust" (old + new trusted everywhere), "reissue" (certificates signed by the new one) or "drop" (the old one removed)',
+});
+
 const pkiSection = z
   .strictObject({
     algorithm: z.enum(["ECDSA", "RSA"]).default("ECDSA"),
@@ -132,6 +141,15 @@ const pkiSection = z
     earlyRenewalHours: z.number().int().min(1).default(720),
     /** Extra public DNS name of the API endpoint, added to the API server certificate. */
     apiDnsName: dnsDomain("apiDnsName").optional(),
+    /**
+     * prevent_destroy on the CA keys and certificates and the service-account key: nothing, not even `destroy`,
+     * replaces or removes them by accident. Set false only to destroy the cluster (docs/day-2.md).
+     */
+    protectAuthorities: z.boolean().default(true),
+    /** Rotations in progress, by authority: the phase to apply. Absent: no rotation (the active one only). */
+    rotation: z
+      .strictObject(Object.fromEntries(ROTATABLE_AUTHORITIES.map((a) => [a, rotationPhase.optional()])) as Record<(typeof ROTATABLE_AUTHORITIES)[number], z.ZodOptional<typeof rotationPhase>>)
+      .prefault({}),
   })
   .prefault({});
 

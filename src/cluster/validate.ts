@@ -45,6 +45,9 @@ function checkPki(d: Description): Finding[] {
   if (earlyRenewalHours >= certValidityHours) {
     findings.push(error("pki.earlyRenewalHours", `${earlyRenewalHours} is not below pki.certValidityHours ${certValidityHours}: every apply would renew every certificate; use a value well below it (default 720)`));
   }
+  if (!d.pki.protectAuthorities) {
+    findings.push(warning("pki.protectAuthorities", "false: nothing keeps a plan from destroying the cluster's CAs and service-account key; set it only to destroy the cluster, and back to true otherwise"));
+  }
   if (certValidityHours > caValidityHours) {
     findings.push(error("pki.certValidityHours", `${certValidityHours} exceeds pki.caValidityHours ${caValidityHours}: a certificate cannot outlive its CA; lower it or raise caValidityHours`));
   }

@@ -54,6 +54,7 @@ const CONTROL_PLANE: readonly RoleRule[] = [
   { item: caCert("kubernetes"), units: ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-addon-manager"] },
   // kube-controller-manager signs CSRs (kubelet serving rotation, user certificates) with the cluster CA.
   { item: { kind: "ca-key", ca: "kubernetes" }, units: ["kube-controller-manager"] },
+  { item: { kind: "ca-signing-cert", ca: "kubernetes" }, units: ["kube-controller-manager"] },
   // The API server verifies etcd with the etcd CA and aggregated API clients with the front-proxy CA.
   { item: caCert("etcd"), units: ["kube-apiserver"] },
   { item: caCert("front-proxy"), units: ["kube-apiserver"] },

@@ -18,8 +18,11 @@ export interface CaSpec {
   readonly commonName: string;
   readonly purpose: string;
   readonly certFile: PkiFileId;
-  /** Present when some host needs the CA key (only the Kubernetes CA: kube-controller-manager signs CSRs). */
-  readonly key?: { readonly file: PkiFileId; readonly owner: ServiceAccountName };
+  /**
+   * Present when some host needs the CA key (only the Kubernetes CA: kube-controller-manager signs CSRs), with the
+   * file of the single certificate that goes with it (certFile holds old and new CA during a rotation).
+   */
+  readonly key?: { readonly file: PkiFileId; readonly owner: ServiceAccountName; readonly signingCertFile: PkiFileId };
 }
 
 export const CAS: readonly CaSpec[] = [
@@ -28,7 +31,7 @@ export const CAS: readonly CaSpec[] = [
     commonName: "kubernetes",
     purpose: "cluster CA: API server, kubelets, component and user client certificates",
     certFile: "kubernetesCaCert",
-    key: { file: "kubernetesCaKey", owner: "kubernetes" },
+    key: { file: "kubernetesCaKey", owner: "kubernetes", signingCertFile: "kubernetesCaSigningCert" },
   },
   { id: "etcd", commonName: "etcd-ca", purpose: "etcd serving, peer and client certificates", certFile: "etcdCaCert" },
   { id: "front-proxy", commonName: "front-proxy-ca", purpose: "API aggregation: the API server's front-proxy client", certFile: "frontProxyCaCert" },
@@ -282,6 +285,7 @@ export const ENCRYPTION_CONFIG = { file: "encryptionConfig", owner: "kubernetes"
 export type PkiItem =
   | { readonly kind: "ca-cert"; readonly ca: CaId }
   | { readonly kind: "ca-key"; readonly ca: CaId }
+  | { readonly kind: "ca-signing-cert"; readonly ca: CaId }
   | { readonly kind: "cert"; readonly cert: CertificateId }
   | { readonly kind: "key"; readonly cert: CertificateId }
   | { readonly kind: "service-account-key" }
@@ -323,10 +327,11 @@ export function placementOf(item: PkiItem): Placement {
   switch (item.kind) {
     case "ca-cert":
       return placed(caSpec(item.ca).certFile, undefined);
-    case "ca-key": {
+    case "ca-key":
+    case "ca-signing-cert": {
       const key = caSpec(item.ca).key;
       if (!key) throw new Error(`the ${item.ca} CA key is never delivered to hosts`);
-      return placed(key.file, key.owner);
+      return item.kind === "ca-key" ? placed(key.file, key.owner) : placed(key.signingCertFile, undefined);
     }
     case "cert":
     case "key": {

@@ -8,6 +8,8 @@ export const PKI_DIR = "/var/lib/kubernetes/pki";
 export const PKI_FILES = {
   kubernetesCaCert: "ca.crt",
   kubernetesCaKey: "ca.key",
+  /** The one CA certificate that goes with ca.key (kube-controller-manager's signer takes exactly one); ca.crt is a bundle during a rotation. */
+  kubernetesCaSigningCert: "ca-signing.crt",
   etcdCaCert: "etcd/ca.crt",
   frontProxyCaCert: "front-proxy-ca.crt",
   apiServerCert: "apiserver.crt",

@@ -13,7 +13,7 @@ import { renderEncryptionConfig } from "./encryption-config";
 export const ENCRYPTION_SECRET_MARKER = "@ENCRYPTION_SECRET_BASE64@";
 
 export type SpecSource =
-  | { readonly kind: "ca-cert" | "ca-key"; readonly ca: string }
+  | { readonly kind: "ca-cert" | "ca-key" | "ca-signing-cert"; readonly ca: string }
   | { readonly kind: "cert" | "key"; readonly certificate: string }
   | { readonly kind: "service-account-key" | "service-account-public-key" | "encryption-config" };
 
@@ -43,6 +43,7 @@ function sourceOf(file: BundleFile): SpecSource {
   switch (item.kind) {
     case "ca-cert":
     case "ca-key":
+    case "ca-signing-cert":
       return { kind: item.kind, ca: item.ca };
     case "cert":
     case "key":

@@ -127,6 +127,7 @@
       kubeletKey = "/var/lib/kubernetes/pki/kubelet.key";
       kubernetesCaCert = "/var/lib/kubernetes/pki/ca.crt";
       kubernetesCaKey = "/var/lib/kubernetes/pki/ca.key";
+      kubernetesCaSigningCert = "/var/lib/kubernetes/pki/ca-signing.crt";
       nodeLabelerCert = "/var/lib/kubernetes/pki/node-labeler.crt";
       nodeLabelerKey = "/var/lib/kubernetes/pki/node-labeler.key";
       schedulerCert = "/var/lib/kubernetes/pki/scheduler.crt";
