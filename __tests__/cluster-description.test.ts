@@ -22,6 +22,7 @@ describe("example descriptions", () => {
     expect(description.libvirt).toMatchObject({ uri: "qemu:///system", domainType: "kvm" });
     expect(description.pki).toMatchObject({ algorithm: "ECDSA", ecdsaCurve: "P256", certValidityHours: 8760, earlyRenewalHours: 720 });
     expect(description.backend).toEqual({ type: "local" });
+    expect(description.backup).toEqual({ enabled: true, interval: "hourly", keep: 24 });
   });
 });
 
@@ -73,6 +74,10 @@ describe("validation reports each problem with field, value and fix", () => {
     ["etcd hosts in the stacked topology", STACKED, (d) => (d.pools.etcd = { count: 3 }), /pools\.etcd: got 3 etcd hosts, but topology "stacked" runs etcd on the control-plane hosts/],
     ["no load balancer for the libvirt VIP", LOCAL, (d) => (d.pools.loadBalancer.count = 0), /pools\.loadBalancer\.count: got 0: with topology external-etcd on libvirt the load balancers hold the API VIP/],
     ["an image given two ways", GCP, (d) => (d.gcp.image = { family: "nixos", tarball: "gs://b/x.tar.gz" }), /gcp\.image: must be one of/],
+    ["a backup bucket on libvirt", LOCAL, (d) => (d.backup = { bucket: "my-backups" }), /backup\.bucket: "my-backups" is set, but uploading snapshots to a bucket exists only on GCP; on libvirt remove it and copy snapshots off the members with scripts\/etcd-pull-snapshot\.sh/],
+    ["a backup bucket with backups disabled", GCP, (d) => (d.backup = { enabled: false, bucket: "my-backups" }), /backup\.bucket: "my-backups" is set, but backup\.enabled is false/],
+    ["a backup interval that is no calendar expression", LOCAL, (d) => (d.backup = { interval: "every hour; rm -rf /" }), /backup\.interval: must be a systemd calendar expression/],
+    ["keeping no snapshot", LOCAL, (d) => (d.backup = { keep: 0 }), /backup\.keep: .*>=1/],
     ["no admin source ranges", GCP, (d) => (d.gcp.adminSourceRanges = []), /gcp\.adminSourceRanges: .*>=1 items/],
   ];
 

@@ -20,6 +20,7 @@ const STUBS: Readonly<Record<string, string>> = {
   kubectl: `${RECORD}
 case "$1 $2" in
 "get pod") echo worker-1 ;;
+"get node") echo True ;;
 "get nodes") printf '%s\\n' "$NODES_JSON" ;;
 "exec "*) printf '%s\\n' "$NSLOOKUP_OUTPUT"; exit "\${NSLOOKUP_STATUS:-0}" ;;
 esac`,
@@ -31,7 +32,8 @@ let callsFile: string;
 beforeEach(() => {
   root = mkdtempSync(path.join(tmpdir(), "nix-scripts-"));
   mkdirSync(path.join(root, "scripts"));
-  for (const script of ["deploy-cluster.sh", "check-cluster.sh"]) {
+  for (const script of ["deploy-cluster.sh", "check-cluster.sh", "lib/health.sh", "lib/cluster-hosts.sh"]) {
+    mkdirSync(path.dirname(path.join(root, "scripts", script)), { recursive: true });
     cpSync(path.join(REPO, "scripts", script), path.join(root, "scripts", script));
   }
   cpSync(path.join(REPO, "nixos/clusters"), path.join(root, "nixos/clusters"), { recursive: true });
@@ -88,7 +90,7 @@ describe("scripts/deploy-cluster.sh", () => {
   const localNodes = (): string[] =>
     evalJson<string[]>(`(import ${nixPathLiteral(path.join(root, "nixos/clusters/local/default.nix"))}).hosts`).map((h) => `local-${h}`);
 
-  it("builds only that cluster's checks, then deploys its hosts with deploy-rs' whole-flake check skipped", () => {
+  it("builds only that cluster's checks, then deploys its hosts (one deploy-rs run each) with deploy-rs' whole-flake check skipped", () => {
     const result = run("deploy-cluster.sh", ["local"]);
     expect(result.stderr).toContain("deploying cluster local");
     expect(result.status).toBe(0);
@@ -102,17 +104,20 @@ describe("scripts/deploy-cluster.sh", () => {
     expect(built.sort()).toEqual(["local-deploy-activate", "local-deploy-schema"]);
     for (const check of built) expect(checks[check]?.sort()).toEqual(localNodes().sort());
 
-    expect(calls("deploy")).toEqual([["--skip-checks", "--targets", ...localNodes().map((n) => `./nixos#${n}`)]]);
+    // Role order (etcd, control plane, load balancers, workers; the real-etcd rollout is in deploy-rollout.test.ts).
+    const roleOrder = ["etcd-1", "etcd-2", "etcd-3", "cp-1", "cp-2", "cp-3", "lb-1", "lb-2", "worker-1", "worker-2"];
+    expect(roleOrder.map((h) => `local-${h}`).sort()).toEqual(localNodes().sort());
+    expect(calls("deploy")).toEqual(roleOrder.map((h) => ["--skip-checks", "--rollback-succeeded", "false", "--targets", `./nixos#local-${h}`]));
   });
 
   it("passes deploy-rs options on, and builds nothing when the caller skips the checks", () => {
     expect(run("deploy-cluster.sh", ["local", "worker-2", "--", "--dry-activate"]).status).toBe(0);
-    expect(calls("deploy")).toEqual([["--skip-checks", "--targets", "./nixos#local-worker-2", "--dry-activate"]]);
+    expect(calls("deploy")).toEqual([["--skip-checks", "--rollback-succeeded", "false", "--targets", "./nixos#local-worker-2", "--dry-activate"]]);
 
     rmSync(callsFile);
     expect(run("deploy-cluster.sh", ["local", "worker-2", "--", "--skip-checks"]).status).toBe(0);
     expect(calls("nix")).toEqual([]);
-    expect(calls("deploy")).toEqual([["--targets", "./nixos#local-worker-2", "--skip-checks"]]);
+    expect(calls("deploy")).toEqual([["--rollback-succeeded", "false", "--targets", "./nixos#local-worker-2", "--skip-checks"]]);
   });
 
   it("stops before building or deploying a GCP cluster whose outputs were not saved, naming the command", () => {

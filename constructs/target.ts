@@ -39,6 +39,8 @@ export interface HostEndpoint {
 export interface TargetCompute {
   /** By host name, every host of the plan. */
   readonly hosts: Readonly<Record<string, HostEndpoint>>;
+  /** The etcd backup uploader's key (base64 JSON, sensitive), when the target uploads snapshots (GCP bucket). */
+  readonly etcdBackupWriterKey?: string;
 }
 
 /**

@@ -6,6 +6,9 @@ import type { Target, TargetCompute } from "../constructs/target";
 import { ClusterStack } from "./cluster-stack";
 import type { NetworkStack } from "./network";
 
+/** The compute stack's output holding the etcd backup uploader's key (GCP with backup.bucket). */
+export const ETCD_BACKUP_WRITER_KEY_OUTPUT = "etcd_backup_writer_key";
+
 export class ComputeStack extends ClusterStack {
   readonly compute: TargetCompute;
 
@@ -22,5 +25,12 @@ export class ComputeStack extends ClusterStack {
     this.output("hosts", hosts, {
       description: "Per host name: planned (internal) address, public address (null without one), the address SSH/deploy-rs connects to, roles",
     });
+    if (this.compute.etcdBackupWriterKey !== undefined) {
+      // Read by scripts/etcd-backup-key.sh, which places it on the etcd members; never printed by cdktf.
+      this.output(ETCD_BACKUP_WRITER_KEY_OUTPUT, this.compute.etcdBackupWriterKey, {
+        description: "The etcd snapshot uploader's service account key (base64 JSON): scripts/etcd-backup-key.sh <cluster>",
+        sensitive: true,
+      });
+    }
   }
 }

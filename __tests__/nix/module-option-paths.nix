@@ -48,7 +48,12 @@ let
     version = "1.34.2";
   };
   pkgs = {
+    bash = stub "bash";
+    coreutils = stub "coreutils";
     curl = stub "curl";
+    etcd = stub "etcd";
+    gnugrep = stub "gnugrep";
+    openssl = stub "openssl";
     jq = stub "jq";
     kubectl = stub "kubectl";
     kubernetes = stub "kubernetes";
@@ -135,6 +140,7 @@ let
       addons.dns.enable = true;
     };
     services.etcd.enable = false;
+    services.etcd.package = pkgs.etcd;
     # The project's own parameter (nixos/modules/node-network.nix) at its default.
     k8sNixos.nodeInterface = null;
     users.users = { };

@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import type { ClusterPlan, HostPlan } from "../../src/cluster/plan-types";
 import type { GcpSettings } from "../../src/cluster/schema";
 import type { HostEndpoint } from "../target";
+import { GcpEtcdBackupWriter } from "./etcd-backup-writer";
 import { GcpImage } from "./image";
 import { GcpHostInstance } from "./instance";
 import { GcpApiLoadBalancers, type ApiHealthCheck } from "./load-balancers";
@@ -32,12 +33,20 @@ export class GcpClusterCompute extends Construct {
   readonly loadBalancers: GcpApiLoadBalancers;
   /** By host name: where SSH connects and the machine's id. */
   readonly hosts: Readonly<Record<string, HostEndpoint>>;
+  /** With `backup.bucket`: the account that uploads etcd snapshots there. */
+  readonly backupWriter?: GcpEtcdBackupWriter;
+  readonly etcdBackupWriterKey?: string;
 
   constructor(scope: Construct, id: string, props: GcpClusterComputeProps) {
     super(scope, id);
     const { plan, network } = props;
     const gcp = requireGcp(plan);
     const tags = roleTags(plan.cluster);
+
+    if (plan.backup.enabled && plan.backup.bucket !== undefined) {
+      this.backupWriter = new GcpEtcdBackupWriter(this, "etcd-backup-writer", { cluster: plan.cluster, bucket: plan.backup.bucket });
+      this.etcdBackupWriterKey = this.backupWriter.privateKey;
+    }
 
     this.image = new GcpImage(this, "image", { cluster: plan.cluster, image: gcp.image, project: gcp.project });
     this.serviceAccount = new GcpNodeServiceAccount(this, "service-account", { cluster: plan.cluster, project: gcp.project });

@@ -62,6 +62,6 @@ export const gcpTarget: Target<GcpNetworkOutputs> = {
   createCompute(scope: Construct, plan: ClusterPlan, network: GcpNetworkOutputs): TargetCompute {
     addGoogleProvider(scope, plan.cluster, requireGcp(plan));
     const compute = new GcpClusterCompute(scope, "cluster", { plan, network });
-    return { hosts: compute.hosts };
+    return { hosts: compute.hosts, ...(compute.etcdBackupWriterKey !== undefined ? { etcdBackupWriterKey: compute.etcdBackupWriterKey } : {}) };
   },
 };

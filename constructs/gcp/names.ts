@@ -74,6 +74,21 @@ export function serviceAccountId(cluster: string): string {
   return id;
 }
 
+/**
+ * The id of the service account that uploads etcd snapshots: "<cluster>-etcd-backup", or, when that is longer than
+ * 30 characters, a prefix of the cluster name, "-bk-" and a short hash of it (deterministic).
+ */
+export function backupWriterAccountId(cluster: string): string {
+  const plain = `${cluster}-etcd-backup`;
+  if (SERVICE_ACCOUNT_ID.test(plain)) return plain;
+  const hash = createHash("sha256").update(cluster).digest("hex").slice(0, 8);
+  const id = `${cluster.slice(0, 18).replace(/-+$/, "")}-bk-${hash}`;
+  if (!SERVICE_ACCOUNT_ID.test(id)) {
+    throw new Error(`cannot derive a GCP service account id from the cluster name "${cluster}": start "name" with a letter`);
+  }
+  return id;
+}
+
 /** Short, stable content hash for names that must change when their source changes (e.g. an uploaded image). */
 export function shortHash(value: string): string {
   return createHash("sha256").update(value).digest("hex").slice(0, 10);

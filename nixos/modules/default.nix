@@ -10,6 +10,7 @@
     ./kubernetes.nix
     ./etcd.nix
     ./etcd-data-disk.nix
+    ./etcd-backup.nix
     ./control-plane.nix
     ./kubelet-node.nix
     ./node-roles.nix

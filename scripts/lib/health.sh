@@ -19,6 +19,10 @@
 #                               a quorum), over https://127.0.0.1:<etcd port>
 #   etcd-cluster <url>...       every listed member client URL answers /health with "health":"true"
 #   apiserver                   this API server answers /readyz with "ok" (verified against the cluster CA)
+#   load-balancer               this API load balancer forwards to a ready API server: its frontend,
+#                               https://127.0.0.1:<API port>/readyz, answers "ok". TLS is not verified: a balancer
+#                               holds no cluster CA (haproxy's own backend checks are unverified too), and only
+#                               the answer matters here, never a secret.
 #   node-ready <node>           the API reports node <node> with condition Ready=True (kubectl, $KUBECONFIG)
 
 k8s_health_etcd_url() {
@@ -63,6 +67,16 @@ k8s_health_apiserver() {
   return 1
 }
 
+k8s_health_load_balancer() {
+  k8s_health_answer=$(curl --silent --insecure --max-time 5 "https://127.0.0.1:${K8S_API_PORT:-6443}/readyz" 2>/dev/null)
+  if [ "$k8s_health_answer" = ok ]; then
+    echo "load-balancer: forwards to a ready API server"
+    return 0
+  fi
+  echo "load-balancer: no ready API server behind it (/readyz answered: ${k8s_health_answer:-nothing})"
+  return 1
+}
+
 k8s_health_node_ready() {
   k8s_health_answer=$(kubectl get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>&1) || true
   if [ "$k8s_health_answer" = True ]; then
@@ -81,9 +95,10 @@ k8s_healthy() {
   etcd-member) k8s_health_etcd_member ;;
   etcd-cluster) k8s_health_etcd_cluster "$@" ;;
   apiserver) k8s_health_apiserver ;;
+  load-balancer) k8s_health_load_balancer ;;
   node-ready) k8s_health_node_ready "$@" ;;
   *)
-    echo "k8s_healthy: unknown check \"$k8s_health_check\" (etcd-member, etcd-cluster, apiserver, node-ready)" >&2
+    echo "k8s_healthy: unknown check \"$k8s_health_check\" (etcd-member, etcd-cluster, apiserver, load-balancer, node-ready)" >&2
     return 2
     ;;
   esac

@@ -1,6 +1,6 @@
 /** The host plan: everything later steps (stacks, PKI, Nix files, reports) read. Plain data, no cdktf. */
 import type { LibvirtNetworkPlan, LibvirtNetworkRecord } from "./libvirt-network";
-import type { BackendSettings, GcpSettings, LibvirtSettings, PkiSettings, PoolName } from "./schema";
+import type { BackendSettings, BackupSettings, GcpSettings, LibvirtSettings, PkiSettings, PoolName } from "./schema";
 
 export type Target = "libvirt" | "gcp";
 export type Topology = "external-etcd" | "stacked";
@@ -118,4 +118,5 @@ export interface ClusterPlan {
   readonly gcp?: GcpSettings;
   readonly pki: PkiSettings;
   readonly backend: BackendSettings;
+  readonly backup: BackupSettings;
 }

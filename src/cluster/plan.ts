@@ -115,5 +115,6 @@ export function planCluster(d: Description, sourceFile: string, committed: Commi
     ...(d.target === "gcp" && d.gcp ? { gcp: d.gcp } : {}),
     pki: d.pki,
     backend: d.backend,
+    backup: d.backup,
   };
 }

@@ -183,6 +183,28 @@ const backendSection = z
  */
 export const FIRST_UNSUPPORTED_MINOR = 35;
 
+/** etcd snapshots on every member (nixos/modules/etcd-backup.nix), with an optional copy off the hosts. */
+const backupSection = z
+  .strictObject({
+    /** Snapshot timer on every etcd member. */
+    enabled: z.boolean().default(true),
+    /** When snapshots are taken: a systemd OnCalendar expression (systemd.time(7)). */
+    interval: z
+      .string()
+      .regex(/^[A-Za-z0-9*:.,/~ -]{1,100}$/, {
+        message: 'must be a systemd calendar expression such as "hourly", "daily" or "*-*-* 00/6:00:00" (systemd.time(7))',
+      })
+      .default("hourly"),
+    /** Snapshots each member keeps in /var/backups/etcd (the oldest is removed first). */
+    keep: z.number().int().min(1).max(10000).default(24),
+    /** GCP only: a Cloud Storage bucket (yours, existing) that every snapshot is also uploaded to. */
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, { message: "must be a GCS bucket name" })
+      .optional(),
+  })
+  .prefault({});
+
 export const descriptionSchema = z.strictObject({
   name: label("name"),
   target: z.enum(["libvirt", "gcp"]),
@@ -234,6 +256,7 @@ export const descriptionSchema = z.strictObject({
   gcp: gcpSection.optional(),
   pki: pkiSection,
   backend: backendSection,
+  backup: backupSection,
 });
 
 /** A description as written in YAML (defaults optional). */
@@ -246,3 +269,4 @@ export type GcpSettings = z.output<typeof gcpSection>;
 export type GcpImage = z.output<typeof gcpImage>;
 export type PkiSettings = z.output<typeof pkiSection>;
 export type BackendSettings = z.output<typeof backendSection>;
+export type BackupSettings = z.output<typeof backupSection>;

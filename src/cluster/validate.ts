@@ -23,10 +23,20 @@ export function etcdMemberCount(d: Description): number {
  * DHCP range are checked as they will be, see libvirt-network.ts).
  */
 export function validateDescription(d: Description, committed: CommittedNetwork = { kind: "none" }): Finding[] {
-  const base = [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d)];
+  const base = [...checkTargetAndTopology(d), ...checkCidrs(d), ...checkHosts(d), ...checkAccess(d), ...checkPki(d), ...checkBackup(d)];
   // The range checks need a valid subnet and hosts inside it.
   const network = d.target === "libvirt" && d.libvirt && !base.some((f) => f.severity === "error") ? resolveLibvirtNetwork(d, committed).findings : [];
   return [...base, ...network];
+}
+
+function checkBackup(d: Description): Finding[] {
+  if (d.backup.bucket !== undefined && d.target !== "gcp") {
+    return [error("backup.bucket", `"${d.backup.bucket}" is set, but uploading snapshots to a bucket exists only on GCP; on ${d.target} remove it and copy snapshots off the members with scripts/etcd-pull-snapshot.sh`)];
+  }
+  if (d.backup.bucket !== undefined && !d.backup.enabled) {
+    return [error("backup.bucket", `"${d.backup.bucket}" is set, but backup.enabled is false, so nothing would be uploaded; remove the bucket or enable backups`)];
+  }
+  return [];
 }
 
 function checkPki(d: Description): Finding[] {

@@ -11,6 +11,11 @@ import type { NixAttrs, NixValue } from "./writer";
 /** Control-plane components on a control-plane host reach their own API server here (on every target). */
 export const LOCAL_API_HOST = "127.0.0.1";
 
+/** Where an etcd member keeps its snapshots (root only, 0700; nixos/modules/etcd-backup.nix). */
+export const ETCD_BACKUP_DIR = "/var/backups/etcd";
+/** The key file of the service account that uploads snapshots to the backup bucket (GCP; 0600 root). */
+export const ETCD_BACKUP_WRITER_KEY = "/var/lib/etcd-backup/writer-key.json";
+
 /** The command that saves apply-time values (GCP public addresses) for the flake; shown in errors and docs. */
 export function outputsCommand(plan: ClusterPlan): string {
   return `npm run outputs -- ${plan.sourceFile}`;
@@ -85,6 +90,18 @@ function etcdFacts(plan: ClusterPlan, host: HostPlan): NixAttrs {
   };
 }
 
+/** Snapshot settings of an etcd member (null on other hosts, and when backups are disabled). */
+function backupFacts(plan: ClusterPlan, host: HostPlan): NixValue {
+  if (!host.runsEtcd || !plan.backup.enabled) return null;
+  const bucket = plan.target === "gcp" ? plan.backup.bucket : undefined;
+  return {
+    interval: plan.backup.interval,
+    keep: plan.backup.keep,
+    dir: ETCD_BACKUP_DIR,
+    gcs: bucket === undefined ? null : { bucket, prefix: `${plan.cluster}/${host.name}`, keyFile: ETCD_BACKUP_WRITER_KEY },
+  };
+}
+
 /** The `cluster` attribute of the index and of every host file. */
 export function clusterIdentity(plan: ClusterPlan): NixAttrs {
   return {
@@ -118,6 +135,7 @@ export function hostFileValue(plan: ClusterPlan, host: HostPlan): NixAttrs {
     network: { nodeCidr: plan.nodeCidr, prefixLength: prefixLength(plan.nodeCidr), gateway: plan.gateway },
     api: needsApi ? apiFacts(plan, host) : null,
     etcd: host.runsEtcd || host.runsControlPlane ? etcdFacts(plan, host) : null,
+    backup: backupFacts(plan, host),
     kubernetes: host.runsControlPlane || host.runsKubelet ? kubernetesFacts(plan) : null,
     pki: {
       dir: PKI_DIR,

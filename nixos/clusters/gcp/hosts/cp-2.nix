@@ -22,6 +22,7 @@
     url = "https://127.0.0.1:6443";
     vip = null;
   };
+  backup = null;
   cluster = {
     kubernetesVersion = "1.34";
     name = "gcp";

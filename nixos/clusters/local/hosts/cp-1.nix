@@ -22,6 +22,7 @@
     url = "https://10.240.0.2:6443";
     vip = null;
   };
+  backup = null;
   cluster = {
     kubernetesVersion = "1.34";
     name = "local";

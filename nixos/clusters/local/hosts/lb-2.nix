@@ -38,6 +38,7 @@
       routerId = 2;
     };
   };
+  backup = null;
   cluster = {
     kubernetesVersion = "1.34";
     name = "local";

@@ -34,6 +34,7 @@
       routerId = 2;
     };
   };
+  backup = null;
   cluster = {
     kubernetesVersion = "1.34";
     name = "vm-external";

@@ -43,6 +43,12 @@
       routerId = 2;
     };
   };
+  backup = {
+    dir = "/var/backups/etcd";
+    gcs = null;
+    interval = "hourly";
+    keep = 24;
+  };
   cluster = {
     kubernetesVersion = "1.34";
     name = "vm-stacked";

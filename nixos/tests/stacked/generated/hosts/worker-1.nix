@@ -22,6 +22,7 @@
     url = "https://192.168.1.2:6443";
     vip = null;
   };
+  backup = null;
   cluster = {
     kubernetesVersion = "1.34";
     name = "vm-stacked";
