@@ -59,9 +59,7 @@ let
     kubernetes = stub "kubernetes";
     systemd = stub "systemd";
     util-linux = stub "util-linux";
-    coreutils = stub "coreutils";
     e2fsprogs = stub "e2fsprogs";
-    etcd = stub "etcd";
     runtimeShell = "/nix/store/00000000000000000000000000000000-bash/bin/bash";
     writeText = name: text: builtins.deepSeq text "/nix/store/00000000000000000000000000000000-${name}";
     writeShellScript = name: text: builtins.deepSeq text "/nix/store/00000000000000000000000000000000-${name}";
