@@ -16,6 +16,9 @@ import { measureAll, sample, type Measurement, type Scenario } from "./measure";
 import { benchmarkMarkdown, type TestTiming } from "./report";
 import { makeWorkingCopy, REPO_ROOT } from "./workcopy";
 
+// No calls to the HashiCorp checkpoint service from terraform or cdktf started here (they fail offline, noisily).
+process.env.CHECKPOINT_DISABLE ??= "1";
+
 interface Options {
   readonly runs: number;
   readonly sizes: readonly number[];

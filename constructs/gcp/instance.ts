@@ -3,7 +3,7 @@ import { ComputeInstance } from "@cdktf/provider-google/lib/compute-instance";
 import { Construct } from "constructs";
 import type { HostPlan } from "../../src/cluster/plan-types";
 import type { GcpSettings } from "../../src/cluster/schema";
-import { gceName } from "./names";
+import { gceName } from "../../src/gcp/names";
 
 /**
  * Terraform attribute path of the boot image. Ignored after creation: the image only bootstraps a host, later

@@ -60,6 +60,9 @@ const sshPublicKey = z
 
 const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Unix user name" });
 
+/** The libvirt connection of a description that names none: the local system daemon. */
+export const DEFAULT_LIBVIRT_URI = "qemu:///system";
+
 const libvirtSection = z.strictObject({
   /** libvirt connection URI: the local system daemon, or a remote one over SSH. */
   uri: z
@@ -67,7 +70,7 @@ const libvirtSection = z.strictObject({
     .regex(/^qemu(\+(ssh|tcp|tls))?:\/\/[^\s]*\/(system|session)(\?.*)?$/, {
       message: 'must be a libvirt URI such as "qemu:///system" or "qemu+ssh://user@host/system"',
     })
-    .default("qemu:///system"),
+    .default(DEFAULT_LIBVIRT_URI),
   /** Directory on the libvirt host for the cluster's own storage pool. */
   poolPath: z.string().regex(/^\/\S*$/, { message: "must be an absolute directory path on the libvirt host" }),
   /** NixOS qcow2 image on the machine running terraform, relative to the repository root (or absolute). */

@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+/**
+ * The cdktf app's fast path, used by `npm run synth` and by cdktf.json's "app" (so `cdktf synth`/`deploy` run
+ * it too): main.ts and the project's TypeScript compiled by esbuild into one CommonJS file,
+ * .build/app/main.js (packages in node_modules stay outside it and load as usual). Loading one file of plain
+ * JavaScript is what makes it fast: no TypeScript loader, no per-file transform or cache lookups.
+ *
+ * Never stale: .build/app/inputs.json records the SHA-256 of every source file the bundle was built from (as
+ * esbuild reports them), plus esbuild's version; before each run every one is hashed again, and any difference
+ * (an edited, moved or deleted file) rebuilds the bundle first. A new file only enters through an import in an
+ * existing one, which then differs. The build is written atomically (temporary files, then rename).
+ *
+ * Before that, the libvirt bindings in .gen/ are checked (scripts/generate-libvirt-bindings.js) and generated
+ * when missing or out of date.
+ *
+ * Plain CommonJS: runs with no TypeScript tooling loaded.
+ */
+"use strict";
+
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+const { spawnSync } = require("node:child_process");
+
+// The HashiCorp checkpoint service (version and security notices) is never needed to synthesize.
+if (process.env.CHECKPOINT_DISABLE === undefined) process.env.CHECKPOINT_DISABLE = "1";
+
+const ROOT = path.resolve(__dirname, "..");
+const ENTRY = "main.ts";
+const BUILD_DIR = path.join(ROOT, ".build", "app");
+const BUNDLE = path.join(BUILD_DIR, "main.js");
+const STAMP = path.join(BUILD_DIR, "inputs.json");
+const GENERATOR = path.join(__dirname, "generate-libvirt-bindings.js");
+
+function fail(message) {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function sha256(file) {
+  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+function esbuildVersion() {
+  return require("esbuild/package.json").version;
+}
+
+/** Generates .gen/ when it is missing or out of date; refuses with the command when that fails. */
+function ensureBindings() {
+  let current;
+  try {
+    current = require(GENERATOR).bindingsUpToDate();
+  } catch {
+    current = false;
+  }
+  if (current) return;
+  process.stderr.write("the libvirt bindings in .gen/ are missing or out of date: generating them (npm run generate:libvirt) ...\n");
+  const run = spawnSync(process.execPath, [GENERATOR], { cwd: ROOT, stdio: ["ignore", 2, 2] });
+  if (run.status !== 0) {
+    fail("the libvirt bindings in .gen/ could not be generated; nothing was synthesized. Run `npm ci` (it installs the generator), then `npm run generate:libvirt`.");
+  }
+}
+
+/** Whether the bundle was built from exactly the sources there are now. */
+function bundleIsCurrent() {
+  let stamp;
+  try {
+    stamp = JSON.parse(fs.readFileSync(STAMP, "utf8"));
+  } catch {
+    return false;
+  }
+  if (!fs.existsSync(BUNDLE) || stamp.esbuild !== esbuildVersion() || !stamp.inputs || typeof stamp.inputs !== "object") return false;
+  for (const [file, hash] of Object.entries(stamp.inputs)) {
+    try {
+      if (sha256(path.join(ROOT, file)) !== hash) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Builds the bundle and its stamp (atomically); a TypeScript syntax error is reported as esbuild words it. */
+function build() {
+  const esbuild = require("esbuild");
+  const suffix = `.tmp-${process.pid}`;
+  let result;
+  try {
+    result = esbuild.buildSync({
+      absWorkingDir: ROOT,
+      entryPoints: [ENTRY],
+      outfile: BUNDLE,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      // cdktf, constructs and the providers must be the single copies the provider packages also load.
+      packages: "external",
+      // main.ts finds the repository root from its own folder; in the bundle that is .build/app.
+      define: { APP_ROOT_FROM_BUNDLE: JSON.stringify(path.relative(BUILD_DIR, ROOT).split(path.sep).join("/")) },
+      sourcemap: "linked",
+      metafile: true,
+      logLevel: "silent",
+      write: false,
+    });
+  } catch (e) {
+    const messages = e && Array.isArray(e.errors) ? esbuild.formatMessagesSync(e.errors, { kind: "error", color: false }) : [String(e && e.message)];
+    fail(`the app's TypeScript could not be compiled; nothing was synthesized:\n${messages.join("")}`);
+  }
+  const inputs = {};
+  for (const file of Object.keys(result.metafile.inputs).sort()) {
+    if (file.split("/").includes("node_modules")) continue;
+    inputs[file] = sha256(path.join(ROOT, file));
+  }
+  fs.mkdirSync(BUILD_DIR, { recursive: true });
+  // The map first: a bundle is only ever next to its own map or an older one (used only with NIXOS_K8S_DEBUG=1).
+  for (const out of [...result.outputFiles].sort((a, b) => Number(b.path.endsWith(".map")) - Number(a.path.endsWith(".map")))) {
+    fs.writeFileSync(out.path + suffix, out.contents);
+    fs.renameSync(out.path + suffix, out.path);
+  }
+  fs.writeFileSync(STAMP + suffix, `${JSON.stringify({ esbuild: esbuildVersion(), inputs }, null, 1)}\n`);
+  fs.renameSync(STAMP + suffix, STAMP);
+}
+
+ensureBindings();
+if (!bundleIsCurrent()) build();
+if (process.env.NIXOS_K8S_DEBUG === "1") process.setSourceMapsEnabled(true);
+require(BUNDLE);
