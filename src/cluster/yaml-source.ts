@@ -70,6 +70,11 @@ function structureFindings(doc: Document, lineAt: (offset: number) => number): F
       const seen = new Map<string, number | undefined>();
       for (const pair of n.items) {
         if (!isPair(pair)) continue;
+        // A merge key (`<<: *anchor`) is a symbol in the library: the aliased mapping's fields are merged in.
+        if (isScalar(pair.key) && typeof pair.key.value === "symbol") {
+          walk(pair.value, path);
+          continue;
+        }
         const key = keyText(pair.key);
         const keyLine = isScalar(pair.key) && pair.key.range ? lineAt(pair.key.range[0]) : undefined;
         if (key === undefined) {
@@ -82,10 +87,6 @@ function structureFindings(doc: Document, lineAt: (offset: number) => number): F
           continue;
         }
         const fieldPath = [...path, key].join(".");
-        if (key === "<<") {
-          walk(pair.value, path);
-          continue;
-        }
         if (seen.has(key)) {
           const first = seen.get(key);
           findings.push(
