@@ -39,10 +39,14 @@ function main(): void {
   // checked where they are applied instead, and synthesis needs no terraform binary.
   const app = new App({ outdir, stackTraces: false, skipValidation: true });
   for (const w of loaded.warnings) process.stderr.write(`warning: ${loaded.plan.sourceFile}: ${w.path}: ${w.message}\n`);
-  withoutTokenStackTraces(() => {
-    buildClusterStacks(app, loaded.plan);
-    app.synth();
-  });
+  // Errors are reported by message only (src/report/errors.ts), so no stack is collected unless debugging.
+  withoutTokenStackTraces(
+    () => {
+      buildClusterStacks(app, loaded.plan);
+      app.synth();
+    },
+    { errorStacks: process.env.NIXOS_K8S_DEBUG === "1" },
+  );
   runPostSynth({ plan: loaded.plan, root, outdir, nixosDir });
 }
 

@@ -1,8 +1,11 @@
-/** Runs one benchmark scenario several times and measures wall time and peak RSS of the app process. */
-import { readFileSync, rmSync } from "node:fs";
+/**
+ * Runs one benchmark scenario several times and measures wall time and peak RSS: of the app process, and for
+ * `cdktf synth` of its largest process (the CLI or the app it starts), as GNU time reports a process tree.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runApp } from "./workcopy";
+import { runApp, type AppRunOptions } from "./workcopy";
 
 export interface Scenario {
   readonly name: string;
@@ -10,9 +13,11 @@ export interface Scenario {
   readonly hosts: number;
   /** Description relative to the working copy; undefined: the app's default. */
   readonly cluster?: string;
-  /** Entry point relative to the working copy; default main.ts. */
+  /** How it runs (bench/workcopy.ts): the fast path, `cdktf synth`, tsx, or a plain JavaScript entry. */
+  readonly via: NonNullable<AppRunOptions["via"]>;
+  /** Entry point relative to the working copy, for via "node" and "tsx". */
   readonly entry?: string;
-  /** Preloads (TypeScript, imported after tsx), relative to the working copy. */
+  /** Preloads (plain JavaScript, `--require`), relative to the working copy. */
   readonly preload?: readonly string[];
 }
 
@@ -37,22 +42,28 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** One run: spawn, wait, read the peak RSS the preload wrote at exit. */
+/** One run: spawn, wait, read the peak RSS each node process wrote at exit (bench/peak-rss.js). */
 export async function sample(copy: string, scenario: Scenario): Promise<Sample> {
-  const rssFile = path.join(os.tmpdir(), `bench-rss-${process.pid}-${Date.now()}.json`);
-  const preloads = ["bench/peak-rss.ts", ...(scenario.preload ?? [])].flatMap((p) => ["--import", `./${p}`]);
-  const started = process.hrtime.bigint();
-  const run = await runApp(copy, {
-    ...(scenario.cluster ? { cluster: scenario.cluster } : {}),
-    entry: scenario.entry ?? "main.ts",
-    nodeArgs: preloads,
-    env: { BENCH_RSS_FILE: rssFile },
-  });
-  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (run.status !== 0) throw new Error(`${scenario.name}: exit ${run.status}\n${run.stderr}`);
-  const { maxRssKiB } = JSON.parse(readFileSync(rssFile, "utf8")) as { maxRssKiB: number };
-  rmSync(rssFile, { force: true });
-  return { wallSeconds, peakRssMiB: maxRssKiB / 1024 };
+  const rssDir = mkdtempSync(path.join(os.tmpdir(), "bench-rss-"));
+  // Absolute: under `cdktf synth` the preload also loads into the app, which the CLI starts in the copy.
+  const preloads = ["bench/peak-rss.js", ...(scenario.preload ?? [])].flatMap((p) => ["--require", path.join(copy, p)]);
+  try {
+    const started = process.hrtime.bigint();
+    const run = await runApp(copy, {
+      ...(scenario.cluster ? { cluster: scenario.cluster } : {}),
+      via: scenario.via,
+      ...(scenario.entry ? { entry: scenario.entry } : {}),
+      nodeArgs: preloads,
+      env: { BENCH_RSS_DIR: rssDir },
+    });
+    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (run.status !== 0) throw new Error(`${scenario.name}: exit ${run.status}\n${run.stderr}`);
+    const peaks = readdirSync(rssDir).map((f) => (JSON.parse(readFileSync(path.join(rssDir, f), "utf8")) as { maxRssKiB: number }).maxRssKiB);
+    if (peaks.length === 0) throw new Error(`${scenario.name}: no process reported its memory`);
+    return { wallSeconds, peakRssMiB: Math.max(...peaks) / 1024 };
+  } finally {
+    rmSync(rssDir, { recursive: true, force: true });
+  }
 }
 
 function summarize(scenario: Scenario, samples: readonly Sample[]): Measurement {

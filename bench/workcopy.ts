@@ -52,10 +52,10 @@ export interface AppRunOptions {
   /**
    * How the app runs: "app" (default) `node scripts/app.js`, the fast path of `npm run synth` and cdktf.json;
    * "cli" `cdktf synth` (the CLI runs cdktf.json's app; nodeArgs go into NODE_OPTIONS, so they reach both);
-   * "tsx" `node --import tsx <entry>`, the TypeScript loader with no build.
+   * "tsx" `node --import tsx <entry>`, the TypeScript loader with no build; "node" `node <entry>`.
    */
-  readonly via?: "app" | "cli" | "tsx";
-  /** Entry point relative to the copy, for via "tsx"; default main.ts. */
+  readonly via?: "app" | "cli" | "tsx" | "node";
+  /** Entry point relative to the copy, for via "tsx" (default main.ts) and "node" (plain JavaScript). */
   readonly entry?: string;
 }
 
@@ -69,6 +69,9 @@ function commandLine(options: AppRunOptions): { args: string[]; env: Record<stri
       return { args: [...nodeArgs, "scripts/app.js"], env: {} };
     case "tsx":
       return { args: ["--import", "tsx", ...nodeArgs, options.entry ?? "main.ts"], env: {} };
+    case "node":
+      if (!options.entry) throw new Error('runApp: via "node" needs an entry');
+      return { args: [...nodeArgs, options.entry], env: {} };
     case "cli":
       // The CLI warns about a NODE_OPTIONS without a heap size (and otherwise sets this one itself).
       return { args: [CDKTF_CLI, "synth"], env: { NODE_OPTIONS: [...nodeArgs, "--max-old-space-size=4096"].join(" ") } };

@@ -6,7 +6,7 @@
  * JavaScript is what makes it fast: no TypeScript loader, no per-file transform or cache lookups.
  *
  * Never stale: .build/app/inputs.json records the SHA-256 of every source file the bundle was built from (as
- * esbuild reports them), plus esbuild's version; before each run every one is hashed again, and any difference
+ * esbuild reports them, plus tsconfig.json and the build script), and esbuild's version; before each run every one is hashed again, and any difference
  * (an edited, moved or deleted file) rebuilds the bundle first. A new file only enters through an import in an
  * existing one, which then differs. The build is written atomically (temporary files, then rename).
  *
@@ -21,6 +21,7 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
+const { buildBundle } = require("./app-build");
 
 // The HashiCorp checkpoint service (version and security notices) is never needed to synthesize.
 if (process.env.CHECKPOINT_DISABLE === undefined) process.env.CHECKPOINT_DISABLE = "1";
@@ -31,6 +32,8 @@ const BUILD_DIR = path.join(ROOT, ".build", "app");
 const BUNDLE = path.join(BUILD_DIR, "main.js");
 const STAMP = path.join(BUILD_DIR, "inputs.json");
 const GENERATOR = path.join(__dirname, "generate-libvirt-bindings.js");
+/** Raised whenever what the stamp records changes, so an older stamp never passes. */
+const STAMP_FORMAT = 2;
 
 function fail(message) {
   process.stderr.write(`${message}\n`);
@@ -69,7 +72,7 @@ function bundleIsCurrent() {
   } catch {
     return false;
   }
-  if (!fs.existsSync(BUNDLE) || stamp.esbuild !== esbuildVersion() || !stamp.inputs || typeof stamp.inputs !== "object") return false;
+  if (!fs.existsSync(BUNDLE) || stamp.format !== STAMP_FORMAT || stamp.esbuild !== esbuildVersion() || !stamp.inputs || typeof stamp.inputs !== "object") return false;
   for (const [file, hash] of Object.entries(stamp.inputs)) {
     try {
       if (sha256(path.join(ROOT, file)) !== hash) return false;
@@ -82,44 +85,18 @@ function bundleIsCurrent() {
 
 /** Builds the bundle and its stamp (atomically); a TypeScript syntax error is reported as esbuild words it. */
 function build() {
-  const esbuild = require("esbuild");
-  const suffix = `.tmp-${process.pid}`;
-  let result;
+  let inputs;
   try {
-    result = esbuild.buildSync({
-      absWorkingDir: ROOT,
-      entryPoints: [ENTRY],
-      outfile: BUNDLE,
-      bundle: true,
-      platform: "node",
-      format: "cjs",
-      target: "node20",
-      // cdktf, constructs and the providers must be the single copies the provider packages also load.
-      packages: "external",
-      // main.ts finds the repository root from its own folder; in the bundle that is .build/app.
-      define: { APP_ROOT_FROM_BUNDLE: JSON.stringify(path.relative(BUILD_DIR, ROOT).split(path.sep).join("/")) },
-      sourcemap: "linked",
-      metafile: true,
-      logLevel: "silent",
-      write: false,
-    });
+    inputs = buildBundle({ root: ROOT, entry: ENTRY, outfile: BUNDLE });
   } catch (e) {
-    const messages = e && Array.isArray(e.errors) ? esbuild.formatMessagesSync(e.errors, { kind: "error", color: false }) : [String(e && e.message)];
-    fail(`the app's TypeScript could not be compiled; nothing was synthesized:\n${messages.join("")}`);
+    fail(`the app's TypeScript could not be compiled; nothing was synthesized:\n${e.message}`);
   }
-  const inputs = {};
-  for (const file of Object.keys(result.metafile.inputs).sort()) {
-    if (file.split("/").includes("node_modules")) continue;
-    inputs[file] = sha256(path.join(ROOT, file));
-  }
-  fs.mkdirSync(BUILD_DIR, { recursive: true });
-  // The map first: a bundle is only ever next to its own map or an older one (used only with NIXOS_K8S_DEBUG=1).
-  for (const out of [...result.outputFiles].sort((a, b) => Number(b.path.endsWith(".map")) - Number(a.path.endsWith(".map")))) {
-    fs.writeFileSync(out.path + suffix, out.contents);
-    fs.renameSync(out.path + suffix, out.path);
-  }
-  fs.writeFileSync(STAMP + suffix, `${JSON.stringify({ esbuild: esbuildVersion(), inputs }, null, 1)}\n`);
-  fs.renameSync(STAMP + suffix, STAMP);
+  const hashes = {};
+  // Besides the sources: what else decides the output of the build (esbuild reads tsconfig.json).
+  for (const file of [...inputs, "tsconfig.json", "scripts/app-build.js"]) hashes[file] = sha256(path.join(ROOT, file));
+  const temporary = `${STAMP}.tmp-${process.pid}`;
+  fs.writeFileSync(temporary, `${JSON.stringify({ format: STAMP_FORMAT, esbuild: esbuildVersion(), inputs: hashes }, null, 1)}\n`);
+  fs.renameSync(temporary, STAMP);
 }
 
 ensureBindings();

@@ -3,6 +3,9 @@
  * Every default here is listed in docs/description.md.
  */
 import { z } from "zod";
+
+// Parse without compiling a parser per object schema: a synth parses a handful of values, not millions.
+z.config({ jitless: true });
 import { parseCidr, parseIp } from "./ipv4";
 
 export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

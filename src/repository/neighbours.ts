@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { parseCidr, overlaps, formatCidr } from "../cluster/ipv4";
-import { DEFAULT_LIBVIRT_URI, descriptionSchema, type Description } from "../cluster/schema";
+import { DEFAULT_LIBVIRT_URI, type Description } from "../cluster/schema";
 import type { Finding } from "../cluster/validate";
 import { readYaml } from "../cluster/yaml-source";
 import { sourceFileOfGenerated } from "../nix/emit";
@@ -31,9 +31,8 @@ export interface Neighbour {
 const asString = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const asObject = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
+/** The fields the checks use, with the schema's defaults where they have one (no full schema parse: quick). */
 function neighbourOf(file: string, value: unknown): Neighbour {
-  const parsed = descriptionSchema.safeParse(value);
-  if (parsed.success) return fromDescription(file, parsed.data);
   const d = asObject(value);
   const libvirt = d.libvirt === undefined ? undefined : asObject(d.libvirt);
   const ssh = asObject(d.ssh);
