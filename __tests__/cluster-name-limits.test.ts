@@ -3,6 +3,8 @@
  * targets, the description is either refused with a report on `name` or synthesizes; nothing in between (no
  * exception from a construct, no name the provider would refuse). Names mix letters, digits and '-'.
  */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { Testing } from "cdktf";
 import { DescriptionError, parseDescription } from "../src/cluster/load";
 import { gcpDerivedNames, meetsRule } from "../src/gcp/derived-names";
@@ -10,7 +12,7 @@ import { GCE_NAME_MAX } from "../src/gcp/names";
 import { buildClusterStacks } from "../stacks/app";
 import { withoutTokenStackTraces } from "../stacks/token-traces";
 import { stringify } from "yaml";
-import { exampleObject } from "./helpers/descriptions";
+import { exampleObject, REPO_ROOT } from "./helpers/descriptions";
 
 jest.setTimeout(120_000);
 
@@ -120,5 +122,17 @@ describe("GCP hostnames are RFC 1035 names", () => {
     d.network.domain = "k8s.1internal";
     d.pools.worker.namePrefix = "2w";
     expect(() => parseDescription(stringify(d), "clusters/test.yaml")).not.toThrow();
+  });
+});
+
+describe("docs/description.md states the limits the property finds", () => {
+  const docs = readFileSync(path.join(REPO_ROOT, "docs", "description.md"), "utf8");
+  it("GCP: the firewall rule <name>-kubelet-from-control-plane, name at most 36 characters", () => {
+    expect(GCE_NAME_MAX - "-kubelet-from-control-plane".length).toBe(36);
+    expect(docs).toContain("the firewall rule `<name>-kubelet-from-control-plane`: **`name` at most 36 characters**");
+  });
+  it("libvirt: machine names <name>-worker-N, name at most 54 characters", () => {
+    expect(GCE_NAME_MAX - "-worker-1".length).toBe(54);
+    expect(docs).toContain("`<name>-worker-N`: `name` at most 54 characters");
   });
 });
