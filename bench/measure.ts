@@ -24,6 +24,8 @@ export interface Scenario {
 export interface Sample {
   readonly wallSeconds: number;
   readonly peakRssMiB: number;
+  /** CPU time (user + system, every thread) of all node processes of the run: steadier than wall time on a busy machine. */
+  readonly cpuSeconds: number;
 }
 
 export interface Measurement {
@@ -32,6 +34,7 @@ export interface Measurement {
   /** Medians over the samples. */
   readonly wallSeconds: number;
   readonly peakRssMiB: number;
+  readonly cpuSeconds: number;
   /** The fastest sample: the least disturbed by other work on the machine. */
   readonly bestWallSeconds: number;
 }
@@ -58,9 +61,9 @@ export async function sample(copy: string, scenario: Scenario): Promise<Sample> 
     });
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (run.status !== 0) throw new Error(`${scenario.name}: exit ${run.status}\n${run.stderr}`);
-    const peaks = readdirSync(rssDir).map((f) => (JSON.parse(readFileSync(path.join(rssDir, f), "utf8")) as { maxRssKiB: number }).maxRssKiB);
-    if (peaks.length === 0) throw new Error(`${scenario.name}: no process reported its memory`);
-    return { wallSeconds, peakRssMiB: Math.max(...peaks) / 1024 };
+    const reports = readdirSync(rssDir).map((f) => JSON.parse(readFileSync(path.join(rssDir, f), "utf8")) as { maxRssKiB: number; cpuMicros: number });
+    if (reports.length === 0) throw new Error(`${scenario.name}: no process reported its memory`);
+    return { wallSeconds, peakRssMiB: Math.max(...reports.map((r) => r.maxRssKiB)) / 1024, cpuSeconds: reports.reduce((sum, r) => sum + r.cpuMicros, 0) / 1e6 };
   } finally {
     rmSync(rssDir, { recursive: true, force: true });
   }
@@ -72,6 +75,7 @@ function summarize(scenario: Scenario, samples: readonly Sample[]): Measurement 
     samples,
     wallSeconds: median(samples.map((x) => x.wallSeconds)),
     peakRssMiB: median(samples.map((x) => x.peakRssMiB)),
+    cpuSeconds: median(samples.map((x) => x.cpuSeconds)),
     bestWallSeconds: Math.min(...samples.map((x) => x.wallSeconds)),
   };
 }
@@ -85,7 +89,7 @@ export async function measureAll(copy: string, scenarios: readonly Scenario[], r
   for (let round = 1; round <= runs; round++) {
     for (const [i, scenario] of scenarios.entries()) {
       const x = await sample(copy, scenario);
-      log(`  round ${round}/${runs} ${scenario.name}: ${x.wallSeconds.toFixed(2)} s, ${x.peakRssMiB.toFixed(0)} MiB`);
+      log(`  round ${round}/${runs} ${scenario.name}: ${x.wallSeconds.toFixed(2)} s (CPU ${x.cpuSeconds.toFixed(2)} s), ${x.peakRssMiB.toFixed(0)} MiB`);
       samples[i].push(x);
     }
   }
