@@ -42,6 +42,7 @@ const cases: Array<[string, string, RegExp]> = [
     ["a: &a [x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]", "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]", "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]", ""].join("\n"),
     /the file expands to too many values through aliases \(`\*name`\), more than 100: that is an alias bomb, not a description/,
   ],
+  ["collections nested thousands deep", `a: ${"[".repeat(5000)}${"]".repeat(5000)}\n`, /^ {2}- line 1: YAML syntax error at column \d+: the YAML nests too deeply \(or expands too far\) for a description/m],
   ["a key that is a list", "? [a, b]\n: 1\n", /line 1: a key is a list or mapping .*; keys are plain field names/],
   ["a binary tag", LOCAL_TEXT.replace("name: local", "name: !!binary bG9jYWw="), /name \(line 3\): the tag `!!binary` is not supported in a description; write the value plainly/],
   ["a custom tag", LOCAL_TEXT.replace("name: local", "name: !secret local"), /the tag `!secret` is not supported in a description/],

@@ -24,27 +24,35 @@ export interface YamlSource {
 const problem = (path: string, message: string, line?: number): Finding => ({ severity: "error", path, message, ...(line ? { line } : {}) });
 
 /** Plain-words explanations of the YAML library's error codes; the position is added by the caller. */
-const SYNTAX: Record<string, string> = {
+const SYNTAX: Record<YAMLError["code"], string> = {
   TAB_AS_INDENT: "a tab is used for indentation; YAML indents with spaces only",
   BAD_INDENT: "the indentation does not line up with the lines above (or a flow collection `{ ... }`/`[ ... ]` is not closed)",
   BLOCK_AS_IMPLICIT_KEY: "a value holds a second `key: value` on the same line (or a nested mapping is not on its own lines); put nested fields on their own indented lines, or quote a value that contains \": \"",
+  BLOCK_IN_FLOW: "an indented block inside `{ ... }` or `[ ... ]`; write the flow collection on one line or as indented lines",
   MULTILINE_IMPLICIT_KEY: "a key runs over more than one line; check the indentation of the lines around it",
   MISSING_CHAR: "a quote or bracket is not closed",
   UNEXPECTED_TOKEN: "unexpected text; check the indentation and any quotes on this line",
   BAD_DQ_ESCAPE: "invalid escape sequence in a double-quoted string; use single quotes or escape the backslash",
   BAD_SCALAR_START: "a plain value cannot start with this character; quote the value",
+  BAD_PROP_ORDER: "an anchor or tag is in the wrong place",
+  BAD_ALIAS: "a malformed alias (`*name`)",
+  ALIAS_PROPS: "an alias cannot have a tag or anchor",
+  MULTIPLE_ANCHORS: "a value has two anchors (`&name`)",
+  MULTIPLE_TAGS: "a value has two tags",
+  MULTIPLE_DOCS: "the file holds several YAML documents; keep one cluster per file",
   DUPLICATE_KEY: "a key appears twice",
+  NON_STRING_KEY: "a key is not plain text",
   KEY_OVER_1024_CHARS: "a key is longer than 1024 characters",
   BAD_DIRECTIVE: "unknown or malformed `%` directive",
   BAD_COLLECTION_TYPE: "a collection has the wrong type for its tag",
-  MISSING_ANCHOR: "an alias refers to an anchor that is not defined",
-  ALIAS_PROPS: "an alias cannot have a tag or anchor",
+  TAG_RESOLVE_FAILED: "a tag YAML cannot resolve; write the value plainly",
+  RESOURCE_EXHAUSTION: "the YAML nests too deeply (or expands too far) for a description, which nests a few levels",
   IMPOSSIBLE: "the YAML cannot be read",
 };
 
 function syntaxFinding(error: YAMLError, lines: readonly string[]): Finding {
   const position = error.linePos?.[0];
-  const explanation = SYNTAX[error.code] ?? "the YAML cannot be read here";
+  const explanation = SYNTAX[error.code];
   if (!position) return problem("", `YAML syntax error: ${explanation}`);
   const text = (lines[position.line - 1] ?? "").trim();
   const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
@@ -143,7 +151,7 @@ export function readYaml(text: string): YamlSource {
   const structure = structureFindings(doc, lineAt);
   const unresolved = doc.warnings.map((w) => {
     const position = w.linePos?.[0];
-    return problem("", `${position ? `line ${position.line}: ` : ""}a tag or value YAML cannot resolve; write the value plainly`, position?.line);
+    return problem("", "a tag or value YAML cannot resolve; write the value plainly", position?.line);
   });
   if (structure.length + unresolved.length > 0) return { findings: [...structure, ...unresolved], lineOf: noLines };
 
