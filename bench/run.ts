@@ -81,12 +81,13 @@ async function main(): Promise<void> {
     }
 
     const floor: Scenario = { name: "floor", hosts: 0, via: "node", entry: buildFloor(copy) };
+    const floorCached: Scenario = { ...floor, name: "floor, code cache", preload: ["bench/code-cache-preload.js"] };
     const defaultCluster: Scenario = { name: "default cluster", hosts: hostsOf("clusters/local.yaml"), via: "app" };
     const viaCli: Scenario = { ...defaultCluster, name: "default cluster, cdktf synth", via: "cli" };
     const viaTsx: Scenario = { ...defaultCluster, name: "default cluster, tsx (no build)", via: "tsx" };
     const barrels: Scenario = { ...defaultCluster, name: "default cluster, barrel imports", preload: [buildBarrels(copy)] };
     // Warm-up: the first run builds the app's bundle (.build/app) and tsx's cache; no scenario pays for that.
-    for (const s of [floor, defaultCluster, viaTsx, { ...defaultCluster, cluster: EXAMPLE_OF.gcp }]) await sample(copy, s);
+    for (const s of [floor, floorCached, defaultCluster, viaTsx, { ...defaultCluster, cluster: EXAMPLE_OF.gcp }]) await sample(copy, s);
 
     const examples = targets.map((target): Scenario =>
       target === "libvirt" ? defaultCluster : { name: `${target} example`, hosts: hostsOf(EXAMPLE_OF[target]), cluster: EXAMPLE_OF[target], via: "app" },
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     const sized = targets.map((target) =>
       options.sizes.map((hosts): Scenario => ({ name: `${target}, ${hosts} hosts`, hosts, cluster: generated.get(`${target}-${hosts}`)!, via: "app" })),
     );
-    const scenarios = [floor, defaultCluster, viaCli, viaTsx, barrels, ...examples.filter((e) => e !== defaultCluster), ...sized.flat()];
+    const scenarios = [floor, floorCached, defaultCluster, viaCli, viaTsx, barrels, ...examples.filter((e) => e !== defaultCluster), ...sized.flat()];
     const results = await measureAll(copy, scenarios, options.runs, log);
     const result = (s: Scenario): Measurement => results[scenarios.indexOf(s)];
     const scaling = targets.map((target, t) => ({ target, example: result(examples[t]), sizes: sized[t].map(result) }));
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
       runs: options.runs,
       floor: result(floor),
+      floorCached: result(floorCached),
       defaultCluster: result(defaultCluster),
       viaCli: result(viaCli),
       viaTsx: result(viaTsx),
