@@ -1,14 +1,19 @@
 /** The cdktf app: load and check the description, plan it, build the stacks, synthesize, then post-synth. */
 import * as path from "node:path";
 import { App } from "cdktf";
-import { DEFAULT_DESCRIPTION, DescriptionError, loadCluster } from "./src/cluster/load";
-import { reviewSynthOrExit } from "./src/day2/step";
+import { DEFAULT_DESCRIPTION } from "./src/cluster/load";
+import { reviewSynthOrThrow } from "./src/day2/step";
 import { runPostSynth } from "./src/postsynth";
+import { runReportingFailures, UsageError } from "./src/report/errors";
+import { loadClusterForSynth } from "./src/repository/load";
 import { OUTDIR_NAME, outdirProblem } from "./src/stack-dir";
 import { buildClusterStacks } from "./stacks/app";
 import { withoutTokenStackTraces } from "./stacks/token-traces";
 
-const root = __dirname;
+/** Set by scripts/app.js's build: the repository root relative to the bundle's folder (.build/app). */
+declare const APP_ROOT_FROM_BUNDLE: string | undefined;
+/** The repository root: main.ts's folder (tsx, jest), or the bundle's folder's grandparent. */
+const root = path.resolve(__dirname, typeof APP_ROOT_FROM_BUNDLE === "string" ? APP_ROOT_FROM_BUNDLE : ".");
 
 /**
  * CLUSTER_CONFIG, else the context key `cluster` (cdktf.json "context", passed by the CLI as CDKTF_CONTEXT_JSON),
@@ -25,34 +30,27 @@ function main(): void {
   const outdir = path.resolve(root, process.env.CDKTF_OUTDIR || OUTDIR_NAME);
   const outdirError = outdirProblem(root, outdir);
   if (outdirError) {
-    process.stderr.write(`${outdirError}\n`);
-    process.exit(1);
+    throw new UsageError(outdirError);
   }
-  const file = descriptionFile();
-  let loaded;
-  try {
-    loaded = loadCluster(file, root);
-  } catch (e) {
-    if (e instanceof DescriptionError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
-  // Before anything is written: the change preview, which refuses a change that disrupts too many hosts at once.
   const nixosDir = path.resolve(root, process.env.NIXOS_OUT_DIR || "nixos");
-  const change = reviewSynthOrExit(loaded.plan, nixosDir);
+  const loaded = loadClusterForSynth(descriptionFile(), root, nixosDir);
+  // Before anything is written: the change preview, which refuses a change that disrupts too many hosts at once.
+  const change = reviewSynthOrThrow(loaded.plan, nixosDir);
   // No stack traces in metadata: they hold absolute paths of this checkout (manifest.json annotations).
   // No cdktf validations: besides the provider check (done by stacks/provider-pins.ts) they only run
   // `terraform version` on this machine, once per terraform_data resource; the stacks' required_version is
   // checked where they are applied instead, and synthesis needs no terraform binary.
   const app = new App({ outdir, stackTraces: false, skipValidation: true });
   for (const w of loaded.warnings) process.stderr.write(`warning: ${loaded.plan.sourceFile}: ${w.path}: ${w.message}\n`);
-  withoutTokenStackTraces(() => {
-    buildClusterStacks(app, change.plan);
-    app.synth();
-  });
+  // Errors are reported by message only (src/report/errors.ts), so no stack is collected unless debugging.
+  withoutTokenStackTraces(
+    () => {
+      buildClusterStacks(app, change.plan);
+      app.synth();
+    },
+    { errorStacks: process.env.NIXOS_K8S_DEBUG === "1" },
+  );
   runPostSynth({ plan: change.plan, root, outdir, nixosDir, change });
 }
 
-main();
+runReportingFailures(main);

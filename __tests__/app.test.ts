@@ -87,7 +87,7 @@ describe("main.ts", () => {
     try {
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(/__tests__\/fixtures\/bad-etcd\.yaml: the cluster description has 1 problem; nothing was synthesized/);
-      expect(result.stderr).toMatch(/pools\.etcd\.count: got 0 etcd members/);
+      expect(result.stderr).toMatch(/pools\.etcd\.count \(line 26\): got 0 etcd members/);
       expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
       expect(existsSync(out)).toBe(false);
     } finally {

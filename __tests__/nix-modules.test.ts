@@ -7,8 +7,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { clusterFirewallRules } from "../constructs/gcp/firewall-rules";
-import { hostTags, roleTags } from "../constructs/gcp/names";
+import { clusterFirewallRules } from "../src/gcp/firewall-rules";
+import { hostTags, roleTags } from "../src/gcp/names";
 import { loadCluster } from "../src/cluster/load";
 import { certificateSpec } from "../src/pki/catalog";
 import type { ClusterPlan, HostPlan } from "../src/cluster/plan-types";

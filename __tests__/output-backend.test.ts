@@ -139,7 +139,7 @@ describe("state locations", () => {
   });
 
   test("a GCS prefix must not start or end with a slash (it would break the per-stack object layout)", () => {
-    expect(() => withGcs(CLUSTERS[0], { prefix: "/k8s/" })).toThrow(/backend.prefix: must be an object name prefix/);
+    expect(() => withGcs(CLUSTERS[0], { prefix: "/k8s/" })).toThrow(/backend\.prefix \(line \d+\): must be an object name prefix without leading or trailing "\/"/);
   });
 });
 

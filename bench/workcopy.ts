@@ -10,7 +10,7 @@ import * as path from "node:path";
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** Top-level entries never copied: installed or produced by runs, or holding secrets (state, credentials). */
-const SKIPPED_TOP_LEVEL = new Set([".git", "node_modules", "cdktf.out", "state", "secrets", ".terraform", "coverage"]);
+const SKIPPED_TOP_LEVEL = new Set([".git", "node_modules", "cdktf.out", "state", "secrets", ".terraform", "coverage", ".build"]);
 
 function copied(source: string, root: string): boolean {
   const relative = path.relative(root, source);
@@ -26,7 +26,8 @@ function copied(source: string, root: string): boolean {
 
 /**
  * Copies the repository (sources, descriptions, generated bindings, committed Nix files) to `dir` and links its
- * node_modules, so the app runs there exactly as in the repository but writes only inside `dir`.
+ * node_modules, so the app runs there exactly as in the repository but writes only inside `dir`. The app's
+ * build (.build/) is not copied: the copy builds its own on its first run.
  */
 export function makeWorkingCopy(dir: string, root: string = REPO_ROOT): string {
   mkdirSync(dir, { recursive: true });
@@ -46,10 +47,35 @@ export interface AppRunOptions {
   readonly cluster?: string;
   /** Extra environment (merged over a minimal one). */
   readonly env?: Readonly<Record<string, string>>;
-  /** Node arguments after `--import tsx`, before the entry point, e.g. ["--import", "./bench/peak-rss.ts"]. */
+  /** Node arguments before the entry point, e.g. ["--require", "./bench/peak-rss.js"]. */
   readonly nodeArgs?: readonly string[];
-  /** Entry point relative to the copy; default main.ts. */
+  /**
+   * How the app runs: "app" (default) `node scripts/app.js`, the fast path of `npm run synth` and cdktf.json;
+   * "cli" `cdktf synth` (the CLI runs cdktf.json's app; nodeArgs go into NODE_OPTIONS, so they reach both);
+   * "tsx" `node --import tsx <entry>`, the TypeScript loader with no build; "node" `node <entry>`.
+   */
+  readonly via?: "app" | "cli" | "tsx" | "node";
+  /** Entry point relative to the copy, for via "tsx" (default main.ts) and "node" (plain JavaScript). */
   readonly entry?: string;
+}
+
+/** The cdktf CLI's entry point (what `npx cdktf` runs), relative to the repository. */
+export const CDKTF_CLI = "node_modules/cdktf-cli/bundle/bin/cdktf";
+
+function commandLine(options: AppRunOptions): { args: string[]; env: Record<string, string> } {
+  const nodeArgs = options.nodeArgs ?? [];
+  switch (options.via ?? "app") {
+    case "app":
+      return { args: [...nodeArgs, "scripts/app.js"], env: {} };
+    case "tsx":
+      return { args: ["--import", "tsx", ...nodeArgs, options.entry ?? "main.ts"], env: {} };
+    case "node":
+      if (!options.entry) throw new Error('runApp: via "node" needs an entry');
+      return { args: [...nodeArgs, options.entry], env: {} };
+    case "cli":
+      // The CLI warns about a NODE_OPTIONS without a heap size (and otherwise sets this one itself).
+      return { args: [CDKTF_CLI, "synth"], env: { NODE_OPTIONS: [...nodeArgs, "--max-old-space-size=4096"].join(" ") } };
+  }
 }
 
 /** The environment the app runs with: only what node needs, so the host's variables cannot leak into output. */
@@ -64,13 +90,13 @@ export function appEnvironment(extra: Readonly<Record<string, string>> = {}): Re
   return { ...base, ...extra };
 }
 
-/** Runs `node --import tsx main.ts` in `dir` (the app synthesizes into dir/cdktf.out). */
-export function runApp(dir: string, options: AppRunOptions): Promise<AppRun> {
-  const args = ["--import", "tsx", ...(options.nodeArgs ?? []), options.entry ?? "main.ts"];
+/** Runs the app in `dir` as `options.via` says (it synthesizes into dir/cdktf.out and writes dir/nixos). */
+export function runApp(dir: string, options: AppRunOptions = {}): Promise<AppRun> {
+  const { args, env } = commandLine(options);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: dir,
-      env: appEnvironment({ ...(options.cluster ? { CLUSTER_CONFIG: options.cluster } : {}), ...(options.env ?? {}) }),
+      env: appEnvironment({ ...env, ...(options.cluster ? { CLUSTER_CONFIG: options.cluster } : {}), ...(options.env ?? {}) }),
       stdio: ["ignore", "pipe", "pipe"],
     });
     const out: Buffer[] = [];

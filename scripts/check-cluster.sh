@@ -15,6 +15,8 @@
 # the generated host files (nixos/clusters/<cluster>) and, on GCP, the saved outputs (npm run outputs).
 # Needs kubectl, ssh, jq and nix-instantiate. TIMEOUT (default 300) bounds each wait, in seconds.
 set -euo pipefail
+# No calls to the HashiCorp checkpoint service from the tools started here (they fail offline, noisily).
+export CHECKPOINT_DISABLE="${CHECKPOINT_DISABLE:-1}"
 
 [ $# -eq 1 ] || {
   echo "usage: $0 <cluster>" >&2

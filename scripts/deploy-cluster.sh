@@ -48,6 +48,8 @@
 #
 # deploy-rs comes from the flake (pinned); set DEPLOY to another command to use that instead, e.g. DEPLOY=deploy.
 set -euo pipefail
+# No calls to the HashiCorp checkpoint service from the tools started here (they fail offline, noisily).
+export CHECKPOINT_DISABLE="${CHECKPOINT_DISABLE:-1}"
 
 me=scripts/deploy-cluster.sh
 usage() {

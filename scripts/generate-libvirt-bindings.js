@@ -117,7 +117,16 @@ async function main() {
   process.stdout.write(`generated ${shown} from ${path.relative(ROOT, SCHEMA_FILE)} (${PROVIDER_SOURCE} ${PROVIDER_VERSION})\n`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`generate-libvirt-bindings: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+/** Whether .gen/ holds complete bindings of the pinned schema (used by scripts/app.js before each synth). */
+function bindingsUpToDate() {
+  return upToDate(wantedStamp());
+}
+
+module.exports = { bindingsUpToDate, OUT_DIR };
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`generate-libvirt-bindings: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

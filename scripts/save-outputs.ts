@@ -17,6 +17,9 @@ import { outputsFileContent } from "../src/nix/outputs-file";
 import { writeFileAtomic } from "../src/postsynth/files";
 import { gcsStatePrefix, localStatePath } from "../stacks/cluster-stack";
 
+// No calls to the HashiCorp checkpoint service from terraform or cdktf started here (they fail offline, noisily).
+process.env.CHECKPOINT_DISABLE ??= "1";
+
 const STACK = "compute";
 
 export interface SaveOutputsOptions {

@@ -20,13 +20,16 @@ export function planFromObject(object: unknown, file = "clusters/test.yaml"): Cl
   return planCluster(description, file);
 }
 
-/** The error message the loader gives for a description object, or "" when it is valid. */
+/**
+ * The error message the loader gives for a description object, or "" when it is valid; without the
+ * " (line N)" after each field path (the lines are tested on their own), so a pattern reads "field: message".
+ */
 export function problemsOf(object: unknown): string {
   try {
     parseDescription(stringify(object), "clusters/test.yaml");
     return "";
   } catch (e) {
-    return (e as Error).message;
+    return (e as Error).message.replace(/ \(line \d+\):/g, ":");
   }
 }
 

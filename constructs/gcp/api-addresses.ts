@@ -5,7 +5,7 @@
 import { ComputeAddress } from "@cdktf/provider-google/lib/compute-address";
 import { Construct } from "constructs";
 import { parseIp } from "../../src/cluster/ipv4";
-import { gceName } from "./names";
+import { clusterResourceName } from "../../src/gcp/names";
 
 export interface GcpApiAddressesProps {
   readonly cluster: string;
@@ -28,14 +28,14 @@ export class GcpApiAddresses extends Construct {
       throw new Error(`GcpApiAddresses: internalAddress "${props.internalAddress}" is not an IPv4 address`);
     }
     this.external = new ComputeAddress(this, "external", {
-      name: gceName(props.cluster, "api-external"),
+      name: clusterResourceName(props.cluster, "apiExternal"),
       description: `Kubernetes API of cluster ${props.cluster} for operators (external passthrough balancer)`,
       region: props.region,
       addressType: "EXTERNAL",
       networkTier: "PREMIUM",
     });
     this.internal = new ComputeAddress(this, "internal", {
-      name: gceName(props.cluster, "api-internal"),
+      name: clusterResourceName(props.cluster, "apiInternal"),
       description: `Kubernetes API of cluster ${props.cluster} for the nodes (internal passthrough balancer)`,
       region: props.region,
       addressType: "INTERNAL",

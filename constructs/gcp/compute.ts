@@ -7,7 +7,7 @@ import { GcpEtcdBackupWriter } from "./etcd-backup-writer";
 import { GcpImage } from "./image";
 import { GcpHostInstance } from "./instance";
 import { GcpApiLoadBalancers, type ApiHealthCheck } from "./load-balancers";
-import { hostTags, roleTags } from "./names";
+import { hostTags, roleTags } from "../../src/gcp/names";
 import { GcpNodeServiceAccount } from "./service-account";
 
 /** What the compute stack takes from the network stack (tokens across stacks). */

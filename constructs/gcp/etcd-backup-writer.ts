@@ -12,7 +12,7 @@ import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountKey } from "@cdktf/provider-google/lib/service-account-key";
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
 import { Construct } from "constructs";
-import { backupWriterAccountId } from "./names";
+import { backupWriterAccountId } from "../../src/gcp/names";
 
 export const BACKUP_WRITER_ROLE = "roles/storage.objectCreator";
 

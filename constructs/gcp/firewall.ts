@@ -1,8 +1,8 @@
 /** One ingress allow rule per row of a firewall table (see firewall-rules.ts). */
 import { ComputeFirewall } from "@cdktf/provider-google/lib/compute-firewall";
 import { Construct } from "constructs";
-import type { FirewallRuleSpec } from "./firewall-rules";
-import { gceName } from "./names";
+import type { FirewallRuleSpec } from "../../src/gcp/firewall-rules";
+import { firewallRuleNameParts, gceName } from "../../src/gcp/names";
 
 export interface GcpFirewallProps {
   /** Cluster name: prefix of every rule name. */
@@ -22,7 +22,7 @@ export class GcpFirewall extends Construct {
     for (const rule of props.rules) {
       checkRule(rule);
       rules[rule.key] = new ComputeFirewall(this, rule.key, {
-        name: gceName(props.cluster, rule.key),
+        name: gceName(...firewallRuleNameParts(props.cluster, rule.key)),
         description: rule.description,
         network: props.network,
         direction: "INGRESS",

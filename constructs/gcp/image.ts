@@ -5,7 +5,7 @@
 import { ComputeImage } from "@cdktf/provider-google/lib/compute-image";
 import { Construct } from "constructs";
 import type { GcpImage as GcpImageSetting } from "../../src/cluster/schema";
-import { gceName, shortHash } from "./names";
+import { clusterResourceName, gceName, imageNameParts } from "../../src/gcp/names";
 
 /**
  * What a tarball image is marked as supporting. UEFI_COMPATIBLE is required for Shielded VM (the flake builds the
@@ -48,8 +48,8 @@ export class GcpImage extends Construct {
       // The name follows the tarball: a new upload under a new object name creates a new image before the old
       // one goes. Running instances are never replaced for it (their boot disk ignores image changes).
       this.created = new ComputeImage(this, "nixos", {
-        name: gceName(props.cluster, "nixos", shortHash(source)),
-        family: gceName(props.cluster, "nixos"),
+        name: gceName(...imageNameParts(props.cluster, source)),
+        family: clusterResourceName(props.cluster, "imageFamily"),
         description: `NixOS for cluster ${props.cluster}, from ${image.tarball}`,
         rawDisk: { source, containerType: "TAR" },
         guestOsFeatures: TARBALL_GUEST_OS_FEATURES.map((type) => ({ type })),

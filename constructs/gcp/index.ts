@@ -9,9 +9,9 @@ import type { Target, TargetCompute, TargetNetwork } from "../target";
 import { GcpApiAddresses } from "./api-addresses";
 import { GcpClusterCompute, requireGcp, type GcpComputeNetworkInputs } from "./compute";
 import { GcpFirewall } from "./firewall";
-import { clusterFirewallRules } from "./firewall-rules";
+import { clusterFirewallRules } from "../../src/gcp/firewall-rules";
 import { GcpClusterNetwork } from "./network";
-import { roleTags } from "./names";
+import { roleTags } from "../../src/gcp/names";
 import { addGoogleProvider } from "./provider";
 
 /** What the GCP network stack hands to the compute stack (tokens; cdktf wires them through remote state). */

@@ -5,7 +5,7 @@ import { Construct } from "constructs";
 import type { HostPlan } from "../../src/cluster/plan-types";
 import type { GcpSettings } from "../../src/cluster/schema";
 import { ETCD_DATA_DISK_NAME } from "../../src/cluster/etcd-data-disk";
-import { gceName } from "./names";
+import { gceName } from "../../src/gcp/names";
 
 /**
  * Terraform attribute path of the boot image. Ignored after creation unless the host's guard applies a new image:

@@ -14,7 +14,7 @@ import { ComputeRegionBackendService } from "@cdktf/provider-google/lib/compute-
 import { ComputeRegionHealthCheck } from "@cdktf/provider-google/lib/compute-region-health-check";
 import type { ComputeInstance } from "@cdktf/provider-google/lib/compute-instance";
 import { Construct } from "constructs";
-import { gceName } from "./names";
+import { clusterResourceName, gceName, instanceGroupNameParts } from "../../src/gcp/names";
 
 export type ApiHealthCheck = "https-readyz" | "tcp";
 
@@ -68,7 +68,7 @@ export class GcpApiLoadBalancers extends Construct {
     const groups: Record<string, ComputeInstanceGroup> = {};
     for (const zone of zones) {
       const group = new ComputeInstanceGroup(this, `control-plane-${zone}`, {
-        name: gceName(cluster, "cp", zone),
+        name: gceName(...instanceGroupNameParts(cluster, zone)),
         description: `Control-plane hosts of cluster ${cluster} in ${zone}: backends of both API balancers`,
         zone,
         network: props.network,
@@ -89,7 +89,7 @@ export class GcpApiLoadBalancers extends Construct {
 
     const healthCheck = props.healthCheck ?? "https-readyz";
     this.healthCheck = new ComputeRegionHealthCheck(this, "health-check", {
-      name: gceName(cluster, "api"),
+      name: clusterResourceName(cluster, "apiHealthCheck"),
       description: `Kubernetes API of cluster ${cluster}`,
       region,
       checkIntervalSec: 5,
@@ -101,7 +101,7 @@ export class GcpApiLoadBalancers extends Construct {
 
     const backends = zones.map((zone) => ({ group: groups[zone].selfLink, balancingMode: "CONNECTION" }));
     this.externalBackendService = new ComputeRegionBackendService(this, "external-backend", {
-      name: gceName(cluster, "api-external"),
+      name: clusterResourceName(cluster, "apiExternal"),
       description: `Kubernetes API of cluster ${cluster} for operators`,
       region,
       loadBalancingScheme: "EXTERNAL",
@@ -110,7 +110,7 @@ export class GcpApiLoadBalancers extends Construct {
       backend: backends,
     });
     this.internalBackendService = new ComputeRegionBackendService(this, "internal-backend", {
-      name: gceName(cluster, "api-internal"),
+      name: clusterResourceName(cluster, "apiInternal"),
       description: `Kubernetes API of cluster ${cluster} for the nodes`,
       region,
       loadBalancingScheme: "INTERNAL",
@@ -121,7 +121,7 @@ export class GcpApiLoadBalancers extends Construct {
     });
 
     this.externalForwardingRule = new ComputeForwardingRule(this, "external", {
-      name: gceName(cluster, "api-external"),
+      name: clusterResourceName(cluster, "apiExternal"),
       description: `Kubernetes API of cluster ${cluster} for operators (passthrough: the firewall sees the client address)`,
       region,
       loadBalancingScheme: "EXTERNAL",
@@ -132,7 +132,7 @@ export class GcpApiLoadBalancers extends Construct {
       backendService: this.externalBackendService.id,
     });
     this.internalForwardingRule = new ComputeForwardingRule(this, "internal", {
-      name: gceName(cluster, "api-internal"),
+      name: clusterResourceName(cluster, "apiInternal"),
       description: `Kubernetes API of cluster ${cluster} for the nodes`,
       region,
       loadBalancingScheme: "INTERNAL",

@@ -5,7 +5,7 @@ import { ComputeRouterNat } from "@cdktf/provider-google/lib/compute-router-nat"
 import { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
 import { Construct } from "constructs";
 import { parseCidr } from "../../src/cluster/ipv4";
-import { gceName } from "./names";
+import { clusterResourceName } from "../../src/gcp/names";
 
 /** Compute Engine's MTU default, which NixOS' GCE profile also sets on eth0; flannel derives its VXLAN MTU from it. */
 export const GCE_MTU = 1460;
@@ -35,7 +35,7 @@ export class GcpClusterNetwork extends Construct {
     const { cluster, region } = props;
 
     this.network = new ComputeNetwork(this, "network", {
-      name: gceName(cluster, "net"),
+      name: clusterResourceName(cluster, "network"),
       description: `Network of Kubernetes cluster ${cluster}`,
       autoCreateSubnetworks: false,
       routingMode: "REGIONAL",
@@ -43,7 +43,7 @@ export class GcpClusterNetwork extends Construct {
     });
 
     this.subnetwork = new ComputeSubnetwork(this, "subnetwork", {
-      name: gceName(cluster, "nodes"),
+      name: clusterResourceName(cluster, "subnetwork"),
       description: `Hosts of Kubernetes cluster ${cluster}; pods travel in flannel's VXLAN overlay, so no secondary ranges`,
       network: this.network.id,
       region,
@@ -53,14 +53,14 @@ export class GcpClusterNetwork extends Construct {
     });
 
     this.router = new ComputeRouter(this, "router", {
-      name: gceName(cluster, "router"),
+      name: clusterResourceName(cluster, "router"),
       description: `Cloud Router carrying the Cloud NAT of cluster ${cluster}`,
       network: this.network.id,
       region,
     });
 
     this.nat = new ComputeRouterNat(this, "nat", {
-      name: gceName(cluster, "nat"),
+      name: clusterResourceName(cluster, "nat"),
       router: this.router.name,
       region,
       natIpAllocateOption: "AUTO_ONLY",

@@ -6,7 +6,7 @@
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { Construct } from "constructs";
-import { serviceAccountId } from "./names";
+import { serviceAccountId } from "../../src/gcp/names";
 
 /** IAM roles granted to the account: what the Ops Agent or any log/metric shipper on the host needs. */
 export const NODE_ROLES: readonly string[] = ["roles/logging.logWriter", "roles/monitoring.metricWriter"];

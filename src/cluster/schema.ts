@@ -3,6 +3,9 @@
  * Every default here is listed in docs/description.md.
  */
 import { z } from "zod";
+
+// Parse without compiling a parser per object schema: a synth parses a handful of values, not millions.
+z.config({ jitless: true });
 import { parseCidr, parseIp } from "./ipv4";
 import { BRIDGE_NAME, LIBVIRT_ASSIGNED_BRIDGE, MAX_BRIDGE_NAME_LENGTH, WHOLE_SUBNET_RANGE } from "./libvirt-network";
 
@@ -82,6 +85,9 @@ const libvirtNetworkSection = z.strictObject({
     .optional(),
 });
 
+/** The libvirt connection of a description that names none: the local system daemon. */
+export const DEFAULT_LIBVIRT_URI = "qemu:///system";
+
 const libvirtSection = z.strictObject({
   /** libvirt connection URI: the local system daemon, or a remote one over SSH. */
   uri: z
@@ -89,7 +95,7 @@ const libvirtSection = z.strictObject({
     .regex(/^qemu(\+(ssh|tcp|tls))?:\/\/[^\s]*\/(system|session)(\?.*)?$/, {
       message: 'must be a libvirt URI such as "qemu:///system" or "qemu+ssh://user@host/system"',
     })
-    .default("qemu:///system"),
+    .default(DEFAULT_LIBVIRT_URI),
   /** Directory on the libvirt host for the cluster's own storage pool. */
   poolPath: z.string().regex(/^\/\S*$/, { message: "must be an absolute directory path on the libvirt host" }),
   /** NixOS qcow2 image on the machine running terraform, relative to the repository root (or absolute). */

@@ -2,13 +2,15 @@
 import { cidrSize, formatIp, hostNumber, overlaps, parseCidr, parseIp, contains } from "./ipv4";
 import { DEFAULT_API_HOST_NUMBER, layoutHosts } from "./layout";
 import { resolveLibvirtNetwork, type CommittedNetwork } from "./libvirt-network";
-import { RFC1123_LABEL, type Description } from "./schema";
+import { RFC1123_LABEL, ROLE_POOLS, type Description } from "./schema";
 
 export interface Finding {
   readonly severity: "error" | "warning";
   /** Dotted field path, e.g. "pools.etcd.count". */
   readonly path: string;
   readonly message: string;
+  /** Line of the description file the finding points at, when known. */
+  readonly line?: number;
 }
 
 const error = (path: string, message: string): Finding => ({ severity: "error", path, message });
@@ -114,13 +116,22 @@ function checkTargetAndTopology(d: Description): Finding[] {
         findings.push(error(`gcp.zones.${i}`, `zone "${zone}" is not in region "${d.gcp!.region}"; use a zone named "${d.gcp!.region}-<letter>"`));
       }
     });
-    if (!/^[a-z]/.test(d.name)) {
-      findings.push(error("name", `"${d.name}" starts with a digit, but Compute Engine names built from it must start with a letter; start name with a letter`));
+    // Provider names built from the cluster name are checked on the plan (src/gcp/derived-names.ts); host names
+    // become GCE hostnames, which must be RFC 1035: every label starts with a letter.
+    d.network.domain.split(".").forEach((label) => {
+      if (!/^[a-z]/.test(label)) {
+        findings.push(error("network.domain", `"${d.network.domain}" has the label "${label}", which starts with a digit: GCE hostnames need RFC 1035 labels (a letter first); e.g. "k8s-${label}" or "k8s.internal"`));
+      }
+    });
+    for (const pool of ROLE_POOLS) {
+      const spec = d.pools[pool];
+      if (spec && spec.count > 0 && !/^[a-z]/.test(spec.namePrefix)) {
+        findings.push(error(`pools.${pool}.namePrefix`, `"${spec.namePrefix}" starts with a digit: GCE hostnames need RFC 1035 labels (a letter first); start namePrefix with a letter`));
+      }
     }
-    // The longest name built from the cluster name is the per-zone control-plane instance group.
-    const longest = d.gcp.zones.map((zone) => `${d.name}-cp-${zone}`).sort((a, b) => b.length - a.length)[0];
-    if (longest && longest.length > 63) {
-      findings.push(error("name", `"${d.name}" is too long for GCP: the instance group name "${longest}" has ${longest.length} characters, the limit is 63; shorten name by ${longest.length - 63}`));
+    const longestHost = Math.max(...layoutHosts(d).map((slot) => slot.name.length));
+    if (longestHost + 1 + d.network.domain.length > 253) {
+      findings.push(error("network.domain", `host names under "${d.network.domain}" would be longer than the 253 characters GCE allows for a hostname; use a shorter domain`));
     }
     const seen = new Set<string>();
     d.gcp.zones.forEach((zone, i) => {

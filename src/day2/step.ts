@@ -7,6 +7,7 @@ import type { ClusterPlan } from "../cluster/plan-types";
 import { generatedNixFiles } from "../nix/emit";
 import type { OutputFile } from "../postsynth/files";
 import { clusterDir, NIXOS_DIR, OUTPUTS_FILE } from "../nix/index-file";
+import { UsageError } from "../report/errors";
 import { readTree } from "./tree";
 import { MachineRecordError, readMachineRecord } from "./record";
 import { ALLOW_DISRUPTION, ChangeRefused, committedHosts, reviewChange, type GeneratedFileChange, type ReviewedChange } from "./review";
@@ -24,14 +25,12 @@ export function reviewSynth(plan: ClusterPlan, nixosDir: string, env: NodeJS.Pro
 }
 
 /** The review, or the refusal on stderr and exit status 1 (nothing written: called before anything is). */
-export function reviewSynthOrExit(plan: ClusterPlan, nixosDir: string, env: NodeJS.ProcessEnv = process.env): ReviewedChange {
+/** The review, with a refusal or a damaged record as a UsageError: reported by its message, exit 1, nothing written. */
+export function reviewSynthOrThrow(plan: ClusterPlan, nixosDir: string, env: NodeJS.ProcessEnv = process.env): ReviewedChange {
   try {
     return reviewSynth(plan, nixosDir, env);
   } catch (e) {
-    if (e instanceof ChangeRefused || e instanceof MachineRecordError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exit(1);
-    }
+    if (e instanceof ChangeRefused || e instanceof MachineRecordError) throw new UsageError(e.message);
     throw e;
   }
 }

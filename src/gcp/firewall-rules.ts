@@ -5,7 +5,7 @@
  * in flannel's VXLAN between node addresses, and pod traffic leaving the overlay is masqueraded to the node address
  * (Compute Engine would drop a packet from a pod address anyway: the hosts do not forward IP).
  */
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../../src/cluster/plan";
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../cluster/plan";
 import { allHostTags, type RoleTags } from "./names";
 
 /** kubelet's HTTPS API (logs, exec, attach, port-forward, metrics). */

@@ -1,14 +1,18 @@
 /**
- * Names and network tags of the GCP target. Every name starts with the cluster name, so two clusters can share
- * one project; each is checked against the Compute Engine rules here, at synth time, instead of failing at apply.
+ * Names and network tags of the GCP target: the one place they are built. Every name starts with the cluster
+ * name, so two clusters can share one project. The constructs take their names from here (checked again as
+ * they are made), and validation checks every name of gcpDerivedNames before anything is synthesized, so a
+ * name Compute Engine would refuse is reported against the description instead of crashing the synth or
+ * failing at apply. Pure: no cdktf.
  */
 import { createHash } from "node:crypto";
-import type { HostPlan } from "../../src/cluster/plan-types";
+import type { HostPlan } from "../cluster/plan-types";
 
 /** Compute Engine resource names and network tags (RFC 1035): a letter first, at most 63 characters. */
-const GCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const GCE_NAME_MAX = 63;
+export const GCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Service account ids: 6 to 30 characters, a letter first. */
-const SERVICE_ACCOUNT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
+export const SERVICE_ACCOUNT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 
 /** Joins `parts` with "-" into a Compute Engine name; throws a message naming the value when it is not one. */
 export function gceName(...parts: readonly string[]): string {
@@ -35,13 +39,53 @@ export interface RoleTags {
   readonly node: string;
 }
 
+/** The role tags as built, before the Compute Engine check (validation looks at them; constructs use roleTags). */
+export function roleTagNames(cluster: string): RoleTags {
+  return { etcd: `${cluster}-etcd`, controlPlane: `${cluster}-control-plane`, worker: `${cluster}-worker`, node: `${cluster}-node` };
+}
+
 export function roleTags(cluster: string): RoleTags {
-  return {
-    etcd: gceName(cluster, "etcd"),
-    controlPlane: gceName(cluster, "control-plane"),
-    worker: gceName(cluster, "worker"),
-    node: gceName(cluster, "node"),
-  };
+  const tags = roleTagNames(cluster);
+  return { etcd: gceName(tags.etcd), controlPlane: gceName(tags.controlPlane), worker: gceName(tags.worker), node: gceName(tags.node) };
+}
+
+/** Suffixes of the names every GCP cluster has once ("<cluster>-<suffix>"), by what they name. */
+export const CLUSTER_NAME_SUFFIXES = {
+  /** VPC network. */
+  network: "net",
+  /** The node subnetwork. */
+  subnetwork: "nodes",
+  router: "router",
+  nat: "nat",
+  /** The API addresses, backend services and forwarding rules (one external, one internal; each kind its own namespace). */
+  apiExternal: "api-external",
+  apiInternal: "api-internal",
+  /** The API health check. */
+  apiHealthCheck: "api",
+  /** Family of the uploaded NixOS images. */
+  imageFamily: "nixos",
+} as const;
+
+export type ClusterNameOf = keyof typeof CLUSTER_NAME_SUFFIXES;
+
+/** A per-cluster name (checked). */
+export function clusterResourceName(cluster: string, what: ClusterNameOf): string {
+  return gceName(cluster, CLUSTER_NAME_SUFFIXES[what]);
+}
+
+/** The parts of the per-zone control-plane instance group's name (backends of both API balancers). */
+export function instanceGroupNameParts(cluster: string, zone: string): string[] {
+  return [cluster, "cp", zone];
+}
+
+/** The parts of an uploaded image's name: the family plus a hash of its source (a new upload, a new image). */
+export function imageNameParts(cluster: string, source: string): string[] {
+  return [cluster, CLUSTER_NAME_SUFFIXES.imageFamily, shortHash(source)];
+}
+
+/** The parts of a firewall rule's name: "<cluster>-<rule key>" (keys: src/gcp/firewall-rules.ts). */
+export function firewallRuleNameParts(cluster: string, key: string): string[] {
+  return [cluster, key];
 }
 
 /** Every role tag: the targets of rules that concern every host of the cluster (SSH, ICMP). */
@@ -64,14 +108,19 @@ export function hostTags(host: HostPlan, tags: RoleTags): string[] {
  * allowed, a prefix of the cluster name plus a short hash of it (deterministic, so it never changes between runs).
  */
 export function serviceAccountId(cluster: string): string {
+  const id = serviceAccountIdCandidate(cluster);
+  if (!SERVICE_ACCOUNT_ID.test(id)) {
+    throw new Error(`cannot derive a GCP service account id from the cluster name "${cluster}" (got "${id}"): start "name" with a letter`);
+  }
+  return id;
+}
+
+/** The service account id as derived, before the check (see serviceAccountId). */
+export function serviceAccountIdCandidate(cluster: string): string {
   const plain = `${cluster}-nodes`;
   if (SERVICE_ACCOUNT_ID.test(plain)) return plain;
   const hash = createHash("sha256").update(cluster).digest("hex").slice(0, 8);
-  const id = `${cluster.slice(0, 21).replace(/-+$/, "")}-${hash}`;
-  if (!SERVICE_ACCOUNT_ID.test(id)) {
-    throw new Error(`cannot derive a GCP service account id from the cluster name "${cluster}": start "name" with a letter`);
-  }
-  return id;
+  return `${cluster.slice(0, 21).replace(/-+$/, "")}-${hash}`;
 }
 
 /**

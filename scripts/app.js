@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+/**
+ * The cdktf app's fast path, used by `npm run synth` and by cdktf.json's "app" (so `cdktf synth`/`deploy` run
+ * it too): main.ts and the project's TypeScript compiled by esbuild into one CommonJS file,
+ * .build/app/main.js (packages in node_modules stay outside it and load as usual). Loading one file of plain
+ * JavaScript is what makes it fast: no TypeScript loader, no per-file transform or cache lookups.
+ *
+ * Never stale: .build/app/inputs.json records the SHA-256 of every source file the bundle was built from (as
+ * esbuild reports them, plus tsconfig.json and the build script), and esbuild's version; before each run every one is hashed again, and any difference
+ * (an edited, moved or deleted file) rebuilds the bundle first. A new file only enters through an import in an
+ * existing one, which then differs. The build is written atomically (temporary files, then rename).
+ *
+ * Before that, the libvirt bindings in .gen/ are checked (scripts/generate-libvirt-bindings.js) and generated
+ * when missing or out of date. The bundle and the packages it loads run with a V8 code cache in
+ * .build/app/code-cache (scripts/code-cache.js).
+ *
+ * Plain CommonJS: runs with no TypeScript tooling loaded.
+ */
+"use strict";
+
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+const { spawnSync } = require("node:child_process");
+const { buildBundle } = require("./app-build");
+const { installCodeCache } = require("./code-cache");
+
+// The HashiCorp checkpoint service (version and security notices) is never needed to synthesize.
+if (process.env.CHECKPOINT_DISABLE === undefined) process.env.CHECKPOINT_DISABLE = "1";
+
+const ROOT = path.resolve(__dirname, "..");
+const ENTRY = "main.ts";
+const BUILD_DIR = path.join(ROOT, ".build", "app");
+const BUNDLE = path.join(BUILD_DIR, "main.js");
+const CODE_CACHE = path.join(BUILD_DIR, "code-cache");
+const STAMP = path.join(BUILD_DIR, "inputs.json");
+const GENERATOR = path.join(__dirname, "generate-libvirt-bindings.js");
+/** Raised whenever what the stamp records changes, so an older stamp never passes. */
+const STAMP_FORMAT = 2;
+
+function fail(message) {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function sha256(file) {
+  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+function esbuildVersion() {
+  return require("esbuild/package.json").version;
+}
+
+/** Generates .gen/ when it is missing or out of date; refuses with the command when that fails. */
+function ensureBindings() {
+  let current;
+  try {
+    current = require(GENERATOR).bindingsUpToDate();
+  } catch {
+    current = false;
+  }
+  if (current) return;
+  process.stderr.write("the libvirt bindings in .gen/ are missing or out of date: generating them (npm run generate:libvirt) ...\n");
+  const run = spawnSync(process.execPath, [GENERATOR], { cwd: ROOT, stdio: ["ignore", 2, 2] });
+  if (run.status !== 0) {
+    fail("the libvirt bindings in .gen/ could not be generated; nothing was synthesized. Run `npm ci` (it installs the generator), then `npm run generate:libvirt`.");
+  }
+}
+
+/** Whether the bundle was built from exactly the sources there are now. */
+function bundleIsCurrent() {
+  let stamp;
+  try {
+    stamp = JSON.parse(fs.readFileSync(STAMP, "utf8"));
+  } catch {
+    return false;
+  }
+  if (!fs.existsSync(BUNDLE) || stamp.format !== STAMP_FORMAT || stamp.esbuild !== esbuildVersion() || !stamp.inputs || typeof stamp.inputs !== "object") return false;
+  for (const [file, hash] of Object.entries(stamp.inputs)) {
+    try {
+      if (sha256(path.join(ROOT, file)) !== hash) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Builds the bundle and its stamp (atomically); a TypeScript syntax error is reported as esbuild words it. */
+function build() {
+  let inputs;
+  try {
+    inputs = buildBundle({ root: ROOT, entry: ENTRY, outfile: BUNDLE });
+  } catch (e) {
+    fail(`the app's TypeScript could not be compiled; nothing was synthesized:\n${e.message}`);
+  }
+  const hashes = {};
+  // Besides the sources: what else decides the output of the build (esbuild reads tsconfig.json).
+  for (const file of [...inputs, "tsconfig.json", "scripts/app-build.js"]) hashes[file] = sha256(path.join(ROOT, file));
+  const temporary = `${STAMP}.tmp-${process.pid}`;
+  fs.writeFileSync(temporary, `${JSON.stringify({ format: STAMP_FORMAT, esbuild: esbuildVersion(), inputs: hashes }, null, 1)}\n`);
+  fs.renameSync(temporary, STAMP);
+}
+
+ensureBindings();
+if (!bundleIsCurrent()) build();
+if (process.env.NIXOS_K8S_DEBUG === "1") process.setSourceMapsEnabled(true);
+// NIXOS_K8S_CODE_CACHE=0 turns the cache off (the output is the same either way; the tests check that).
+// Real paths: node names modules by them (node_modules may be a symlink, as in the benchmark's copies).
+if (process.env.NIXOS_K8S_CODE_CACHE !== "0") installCodeCache(CODE_CACHE, [BUILD_DIR, path.join(ROOT, "node_modules")].map((d) => fs.realpathSync(d)));
+require(BUNDLE);
