@@ -73,6 +73,8 @@ function message(issue: core.$ZodIssue, field: string): string {
       return `got ${showValue(input)}; the largest allowed value is ${issue.inclusive ? max : `below ${max}`}`;
     }
     case "invalid_value":
+      // A schema's own message explains the choices (e.g. what each rotation phase does); keep it.
+      if (issue.message && !/^Invalid (option|input)/.test(issue.message)) return `${issue.message}${got(issue)}`;
       return `got ${showValue(input)}; use one of ${issue.values.map((v) => showValue(v)).join(", ")}`;
     case "invalid_union": {
       const tagged = issue as core.$ZodIssueInvalidUnion & { discriminator?: string; options?: unknown[] };
