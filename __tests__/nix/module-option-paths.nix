@@ -48,6 +48,7 @@ let
     version = "1.34.2";
   };
   pkgs = {
+    bash = stub "bash";
     curl = stub "curl";
     jq = stub "jq";
     kubectl = stub "kubectl";

@@ -8,6 +8,7 @@
     ./kubernetes.nix
     ./etcd.nix
     ./control-plane.nix
+    ./apiserver-drain.nix
     ./kubelet-node.nix
     ./addons.nix
     ./load-balancer.nix
