@@ -11,10 +11,13 @@
 #     refused or unready  inter + (fall-1)*fastinter                         = 0.5 + 0.25            = 0.75 s
 #     no answer           inter + fall*min(connect, inter) + (fall-1)*fastinter = 0.5 + 2*0.25 + 0.25 = 1.25 s
 #   (a server that accepts and then never answers /readyz also waits `timeout check`: 0.5 + 2*(0.25+1) + 0.25 = 3.25 s);
-# - when it is marked down, its sessions are shut (`on-marked-down shutdown-sessions`): a client of a dead server
-#   (its watches, its HTTP/2 connection) reconnects through the endpoint at once instead of waiting for its own
-#   timeouts (client-go's HTTP/2 ping: ~45 s). A draining API server (--shutdown-delay-duration, apiserver-drain.nix)
-#   fails /readyz first, so it is marked down while it still serves; its clients reconnect to another server.
+# - a server marked down keeps its established sessions (no `on-marked-down shutdown-sessions`): a draining API
+#   server (--shutdown-delay-duration, apiserver-drain.nix) fails /readyz first, is marked down while it still
+#   serves, and finishes its requests and closes its watches itself, so its clients reconnect elsewhere without
+#   an error. Shutting the sessions would cut those requests at every API server restart, and it also kills
+#   connections haproxy is just redispatching away from the server (measured: one per silent loss). The price:
+#   the established sessions of a server that vanishes stay until their client notices (client-go's HTTP/2 health
+#   check: 30 s idle + 15 s ping timeout) and reconnects.
 { hostFile }:
 let
   h = hostFile;
@@ -74,7 +77,7 @@ let
     "  balance roundrobin"
     "  option httpchk GET /readyz"
     "  http-check expect status 200"
-    "  default-server inter ${ms timing.inter} fastinter ${ms timing.fastinter} downinter ${ms timing.downinter} fall ${toString timing.fall} rise ${toString timing.rise} on-marked-down shutdown-sessions"
+    "  default-server inter ${ms timing.inter} fastinter ${ms timing.fastinter} downinter ${ms timing.downinter} fall ${toString timing.fall} rise ${toString timing.rise}"
   ]
   ++ map server h.api.servers;
 in
