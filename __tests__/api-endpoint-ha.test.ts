@@ -32,7 +32,8 @@ import {
 } from "./helpers/api-endpoint-lab";
 import type { ProbeAttempt } from "./helpers/connection-probe";
 import { haveCommand, NetnsLab, netnsLabAvailable, type LabProcess } from "./helpers/netns";
-import { REPO } from "./nix/eval";
+import { apiUnhealthyAfterSeconds } from "../constructs/gcp/load-balancers";
+import { evalJson, nixPathLiteral, REPO } from "./nix/eval";
 
 const PROBE_INTERVAL_MS = 100;
 /** The VIP must move within this long after the failure (docs/ha.md). */
@@ -152,6 +153,27 @@ async function duringFailure(
   const attempts = await probe.attempts;
   return { attempts, failedAt, moveMs };
 }
+
+describe("a stopping API server's drain (nixos/lib/apiserver-drain.nix)", () => {
+  it("outlasts, twice over, the slowest balancer's detection of an unready API server (haproxy, stacked VIP, GCP)", () => {
+    const drain = evalJson<{ shutdownDelaySeconds: number; flags: string[] }>(`import ${nixPathLiteral(path.join(REPO, "nixos/lib/apiserver-drain.nix"))}`);
+    expect(drain.flags).toEqual([`--shutdown-delay-duration=${drain.shutdownDelaySeconds}s`, "--shutdown-send-retry-after=true"]);
+    const local = planned("clusters/local.yaml");
+    const stacked = planned("clusters/local-stacked.yaml");
+    const lb = local.hosts.find((h) => h.runsLoadBalancer)!.name;
+    const h = renderHaproxy(local, lb, "/unused").timing;
+    const k = renderKeepalived(stacked, stacked.hosts.find((x) => x.runsControlPlane)!.name, "/unused").timing;
+    const detections = {
+      haproxy: h.inter + (h.fall - 1) * h.fastinter,
+      // The stacked VIP's holder fails its check, then the lowest-priority backup (130) takes over after its skew.
+      stackedVip: k.fall * k.interval + ((256 - Math.min(...hostFileVip(stacked).holders.map((x) => x.priority))) / 256) * k.advertInt,
+      gcp: apiUnhealthyAfterSeconds("fast"),
+    };
+    for (const [balancer, seconds] of Object.entries(detections)) {
+      expect({ balancer, covered: drain.shutdownDelaySeconds >= 2 * seconds }).toEqual({ balancer, covered: true });
+    }
+  });
+});
 
 runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + keepalived in front of three API servers", () => {
   let endpoint: Endpoint | undefined;
