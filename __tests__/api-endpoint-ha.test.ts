@@ -284,8 +284,21 @@ runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + kee
     const e = endpoint!;
     const holder = holderNow(e);
     const next = otherHolder(e, holder);
-    const { attempts, moveMs } = await duringFailure(e, 3000, () => e.lab.stop(keepaliveds.get(holder)!), next);
-    measured.push(`holder's keepalived stopped: VIP moved ${holder} -> ${next} after ${moveMs} ms; ${failures(attempts).length}/${attempts.length} connections failed`);
+    let exitedMs = 0;
+    const { attempts, failedAt, moveMs } = await duringFailure(
+      e,
+      3000,
+      async () => {
+        const start = Date.now();
+        await e.lab.stop(keepaliveds.get(holder)!);
+        exitedMs = Date.now() - start;
+      },
+      next,
+    );
+    const master = await keepaliveds.get(next)!.waitFor(/Entering MASTER STATE/, 1000, failedAt);
+    measured.push(
+      `holder's keepalived stopped: VIP moved ${holder} -> ${next} after ${moveMs} ms (${next} master after ${master.at - failedAt} ms, ${holder}'s keepalived exited after ${exitedMs} ms); ${failures(attempts).length}/${attempts.length} connections failed`,
+    );
     expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
     expect(failures(attempts).length).toBeLessThanOrEqual(1);
 
