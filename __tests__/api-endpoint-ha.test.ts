@@ -307,7 +307,7 @@ runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + kee
     expect(await holdersDuring(e.lab, lbs(), e.vip, settle)).toEqual([next]);
   }, 60_000);
 
-  it("moves the VIP within 3 s when the holder reaches no API server, with failures only until it moved; it does not take it back", async () => {
+  it("moves the VIP within 3 s, losing at most one connection, when the holder reaches no API server; it does not take it back", async () => {
     const e = endpoint!;
     const holder = holderNow(e);
     const next = otherHolder(e, holder);
@@ -326,9 +326,8 @@ runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + kee
       `holder reaches no API server: VIP moved ${holder} -> ${next} after ${moveMs} ms; ${failed.length}/${attempts.length} connections failed, the last one started ${failed.length ? Math.max(...failed.map((a) => a.start)) - failedAt : "-"} ms after the failure`,
     );
     expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
-    // Connections fail while the holder's haproxy still accepts them (until its checks mark every server down and
-    // keepalived follows); none that started after the move.
-    for (const a of failed) expect(a.start).toBeLessThanOrEqual(failedAt + moveMs!);
+    // The first connection fails on every server (which marks them all down), later ones find the VIP gone or moved.
+    expect(failed.length).toBeLessThanOrEqual(1);
 
     const since = Date.now();
     for (const cp of cps) e.lab.exec(holder, ["ip", "route", "del", "unreachable", `${cp.address}/32`]);

@@ -2,15 +2,19 @@
 # hands `config` to services.haproxy.config, and __tests__/api-endpoint-ha.test.ts runs the real haproxy on the
 # same text (nixpkgs' module only puts a `global` section with its stats socket in front of it).
 #
-# Failover timing (docs/ha.md "Load balancers"), from `timing`:
+# Failover timing (docs/ha.md "Load balancers: haproxy"), from `timing`:
 # - a new connection whose server refuses, resets or times out (`timeout connect`) is retried on another server
 #   (`option redispatch 1`: every retry picks a different server), so losing one API server costs no new connection;
-# - a server is marked down after `fall` failed checks: the first check after the failure starts within `inter`, the
-#   next ones `fastinter` apart, and a check fails at once (refused, /readyz not 200) or after the check's connect
-#   timeout, min(`timeout connect`, `inter`) (no answer: host gone):
-#     refused or unready  inter + (fall-1)*fastinter                         = 0.5 + 0.25            = 0.75 s
+# - that failed connection also marks the server down at once (`observe layer4 error-limit 1 on-error mark-down`),
+#   so the next connections do not try it and a balancer that reaches no server at all says so after one
+#   connection (its monitor turns 503 and keepalived moves the VIP); it is taken back after `rise` good checks;
+# - without traffic, the checks find it: a server is marked down after `fall` failed checks, the first within
+#   `inter`, the next ones `fastinter` apart; a check fails at once (refused, /readyz not 200) or after the check's
+#   connect timeout, min(`timeout connect`, `inter`) (no answer: host gone):
+#     refused or unready  inter + (fall-1)*fastinter                            = 0.5 + 0.25            = 0.75 s
 #     no answer           inter + fall*min(connect, inter) + (fall-1)*fastinter = 0.5 + 2*0.25 + 0.25 = 1.25 s
 #   (a server that accepts and then never answers /readyz also waits `timeout check`: 0.5 + 2*(0.25+1) + 0.25 = 3.25 s);
+#   /readyz failing (unready, or draining: apiserver-drain.nix) is only seen by the checks: 0.75 s;
 # - a server marked down keeps its established sessions (no `on-marked-down shutdown-sessions`): a draining API
 #   server (--shutdown-delay-duration, apiserver-drain.nix) fails /readyz first, is marked down while it still
 #   serves, and finishes its requests and closes its watches itself, so its clients reconnect elsewhere without
@@ -77,7 +81,8 @@ let
     "  balance roundrobin"
     "  option httpchk GET /readyz"
     "  http-check expect status 200"
-    "  default-server inter ${ms timing.inter} fastinter ${ms timing.fastinter} downinter ${ms timing.downinter} fall ${toString timing.fall} rise ${toString timing.rise}"
+    # Checks find a dead server without traffic; a failed connection marks it down at once (see the top).
+    "  default-server inter ${ms timing.inter} fastinter ${ms timing.fastinter} downinter ${ms timing.downinter} fall ${toString timing.fall} rise ${toString timing.rise} observe layer4 error-limit 1 on-error mark-down"
   ]
   ++ map server h.api.servers;
 in

@@ -12,8 +12,8 @@
 # (<= 0.45 s for the planned priorities >= 140):
 # - load balancer: the check asks the local haproxy's monitor (200 while haproxy reaches an API server) every
 #   0.1 s for 0.9 s of each 1 s run, `fall 1` (haproxy already debounces its servers: fall/rise 2): haproxy stopped
-#   ~0.1 s + skew; every API server unreachable from it: haproxy's detection (haproxy-config.nix, 0.75-1.25 s)
-#   + 0.1 s + skew;
+#   ~0.1 s + skew; every API server unreachable from it: haproxy marks them down on the first connection that
+#   fails on all of them, or its checks do without traffic (haproxy-config.nix, 0.75-1.25 s), then 0.1 s + skew;
 # - control plane (stacked): the check asks the local API server's /readyz once a second, `fall 2` (no haproxy in
 #   front to debounce): <= 2 s + skew;
 # - a holder that stops keepalived sends the priority-0 advertisement itself: skew time only;
