@@ -41,7 +41,7 @@ const MOVE_BOUND_MS = 3000;
 /** A stand-in API server's --shutdown-delay-duration (the hosts use 15 s; any value above haproxy's detection shows the drain). */
 const TEST_SHUTDOWN_DELAY_MS = 3000;
 /** Scheduling slack on a loaded machine, added only to the bound for a vanished holder (which is above 3 s by design). */
-const SLACK_MS = 500;
+const SLACK_MS = 1000;
 
 const available = netnsLabAvailable();
 const missing = ["haproxy", "keepalived", "openssl", "curl", "bash", "nix-instantiate"].filter((c) => !haveCommand(c));

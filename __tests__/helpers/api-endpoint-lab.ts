@@ -79,7 +79,7 @@ export function renderHaproxy(plan: ClusterPlan, host: string, statsSocket: stri
     "",
     "",
   ].join("\n");
-  return { text: nixpkgsFrame + rendered.config, timing: rendered.timing };
+  return { text: `${nixpkgsFrame}${rendered.config}\n`, timing: rendered.timing };
 }
 
 /** The keepalived.conf a VIP holder gets (nixpkgs' global_defs frame + keepalived-config.nix's text) and its check script. */
