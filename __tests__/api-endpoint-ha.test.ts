@@ -268,13 +268,15 @@ runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + kee
     const e = endpoint!;
     const holder = holderNow(e);
     const next = otherHolder(e, holder);
-    const { attempts, moveMs } = await duringFailure(e, 3000, () => e.lab.stop(haproxies.get(holder)!), next);
-    measured.push(`holder's haproxy stopped: VIP moved ${holder} -> ${next} after ${moveMs} ms; ${failures(attempts).length}/${attempts.length} connections failed`);
-    expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
-    expect(failures(attempts).length).toBeLessThanOrEqual(1);
-
-    startLbHaproxy(holder);
-    await haproxies.get(holder)!.waitFor(/Loading success/, 10_000);
+    try {
+      const { attempts, moveMs } = await duringFailure(e, 3000, () => e.lab.stop(haproxies.get(holder)!), next);
+      measured.push(`holder's haproxy stopped: VIP moved ${holder} -> ${next} after ${moveMs} ms; ${failures(attempts).length}/${attempts.length} connections failed`);
+      expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
+      expect(failures(attempts).length).toBeLessThanOrEqual(1);
+    } finally {
+      startLbHaproxy(holder);
+      await haproxies.get(holder)!.waitFor(/Loading success/, 10_000);
+    }
     // keepalived rises after `rise` good checks; give it that plus a VRRP master-down interval to (not) preempt.
     const settle = (keepalivedTiming.rise * keepalivedTiming.interval + 3 * keepalivedTiming.advertInt + 1) * 1000;
     expect(await holdersDuring(e.lab, lbs(), e.vip, settle)).toEqual([next]);
@@ -284,25 +286,27 @@ runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + kee
     const e = endpoint!;
     const holder = holderNow(e);
     const next = otherHolder(e, holder);
-    let exitedMs = 0;
-    const { attempts, failedAt, moveMs } = await duringFailure(
-      e,
-      3000,
-      async () => {
-        const start = Date.now();
-        await e.lab.stop(keepaliveds.get(holder)!);
-        exitedMs = Date.now() - start;
-      },
-      next,
-    );
-    const master = await keepaliveds.get(next)!.waitFor(/Entering MASTER STATE/, 1000, failedAt);
-    measured.push(
-      `holder's keepalived stopped: VIP moved ${holder} -> ${next} after ${moveMs} ms (${next} master after ${master.at - failedAt} ms, ${holder}'s keepalived exited after ${exitedMs} ms); ${failures(attempts).length}/${attempts.length} connections failed`,
-    );
-    expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
-    expect(failures(attempts).length).toBeLessThanOrEqual(1);
-
-    startLbKeepalived(holder);
+    try {
+      let exitedMs = 0;
+      const { attempts, failedAt, moveMs } = await duringFailure(
+        e,
+        3000,
+        async () => {
+          const start = Date.now();
+          await e.lab.stop(keepaliveds.get(holder)!);
+          exitedMs = Date.now() - start;
+        },
+        next,
+      );
+      const master = await keepaliveds.get(next)!.waitFor(/Entering MASTER STATE/, 1000, failedAt);
+      measured.push(
+        `holder's keepalived stopped: VIP moved ${holder} -> ${next} after ${moveMs} ms (${next} master after ${master.at - failedAt} ms, ${holder}'s keepalived exited after ${exitedMs} ms); ${failures(attempts).length}/${attempts.length} connections failed`,
+      );
+      expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
+      expect(failures(attempts).length).toBeLessThanOrEqual(1);
+    } finally {
+      startLbKeepalived(holder);
+    }
     const settle = (keepalivedTiming.rise * keepalivedTiming.interval + 3 * keepalivedTiming.advertInt + 2) * 1000;
     expect(await holdersDuring(e.lab, lbs(), e.vip, settle)).toEqual([next]);
   }, 60_000);
@@ -312,26 +316,29 @@ runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + kee
     const holder = holderNow(e);
     const next = otherHolder(e, holder);
     const cps = e.plan.hosts.filter((h) => h.runsControlPlane);
-    // From the holder only: the other balancer still reaches them.
-    const { attempts, failedAt, moveMs } = await duringFailure(
-      e,
-      4000,
-      () => {
-        for (const cp of cps) e.lab.exec(holder, ["ip", "route", "add", "unreachable", `${cp.address}/32`]);
-      },
-      next,
-    );
-    const failed = failures(attempts);
-    measured.push(
-      `holder reaches no API server: VIP moved ${holder} -> ${next} after ${moveMs} ms; ${failed.length}/${attempts.length} connections failed, the last one started ${failed.length ? Math.max(...failed.map((a) => a.start)) - failedAt : "-"} ms after the failure`,
-    );
-    expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
-    // The first connection fails on every server (which marks them all down), later ones find the VIP gone or moved.
-    expect(failed.length).toBeLessThanOrEqual(1);
-
-    const since = Date.now();
-    for (const cp of cps) e.lab.exec(holder, ["ip", "route", "del", "unreachable", `${cp.address}/32`]);
-    for (const cp of cps) await haproxies.get(holder)!.waitFor(new RegExp(`kube-apiserver/${cp.name} is UP`), 15_000, since);
+    let restoredAt = 0;
+    try {
+      // From the holder only: the other balancer still reaches them.
+      const { attempts, failedAt, moveMs } = await duringFailure(
+        e,
+        4000,
+        () => {
+          for (const cp of cps) e.lab.exec(holder, ["ip", "route", "add", "unreachable", `${cp.address}/32`]);
+        },
+        next,
+      );
+      const failed = failures(attempts);
+      measured.push(
+        `holder reaches no API server: VIP moved ${holder} -> ${next} after ${moveMs} ms; ${failed.length}/${attempts.length} connections failed, the last one started ${failed.length ? Math.max(...failed.map((a) => a.start)) - failedAt : "-"} ms after the failure`,
+      );
+      expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
+      // The first connection fails on every server (which marks them all down), later ones find the VIP gone or moved.
+      expect(failed.length).toBeLessThanOrEqual(1);
+    } finally {
+      restoredAt = Date.now();
+      for (const cp of cps) e.lab.exec(holder, ["ip", "route", "del", "unreachable", `${cp.address}/32`]);
+    }
+    for (const cp of cps) await haproxies.get(holder)!.waitFor(new RegExp(`kube-apiserver/${cp.name} is UP`), 15_000, restoredAt);
     const settle = (keepalivedTiming.rise * keepalivedTiming.interval + 3 * keepalivedTiming.advertInt + 1) * 1000;
     expect(await holdersDuring(e.lab, lbs(), e.vip, settle)).toEqual([next]);
   }, 60_000);
@@ -340,15 +347,17 @@ runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + kee
     const e = endpoint!;
     const holder = holderNow(e);
     const next = otherHolder(e, holder);
-    const { attempts, moveMs } = await duringFailure(e, 5000, () => void e.lab.exec(holder, ["ip", "link", "set", "eth0", "down"]), next);
-    const priority = e.vipHolders.find((h) => h.name === next)!.priority;
-    const bound = (3 * keepalivedTiming.advertInt + ((256 - priority) / 256) * keepalivedTiming.advertInt) * 1000;
-    measured.push(`holder vanished: VIP moved ${holder} -> ${next} after ${moveMs} ms (bound ${bound} ms); ${failures(attempts).length}/${attempts.length} connections failed`);
-    expect(moveMs).toBeLessThanOrEqual(bound + SLACK_MS);
-    // Connections to the VIP wait (their SYNs go unanswered and are resent), they do not fail.
-    expect(describeFailures(attempts)).toEqual([]);
-
-    e.lab.exec(holder, ["ip", "link", "set", "eth0", "up"]);
+    try {
+      const { attempts, moveMs } = await duringFailure(e, 5000, () => void e.lab.exec(holder, ["ip", "link", "set", "eth0", "down"]), next);
+      const priority = e.vipHolders.find((h) => h.name === next)!.priority;
+      const bound = (3 * keepalivedTiming.advertInt + ((256 - priority) / 256) * keepalivedTiming.advertInt) * 1000;
+      measured.push(`holder vanished: VIP moved ${holder} -> ${next} after ${moveMs} ms (bound ${bound} ms); ${failures(attempts).length}/${attempts.length} connections failed`);
+      expect(moveMs).toBeLessThanOrEqual(bound + SLACK_MS);
+      // Connections to the VIP wait (their SYNs go unanswered and are resent), they do not fail.
+      expect(describeFailures(attempts)).toEqual([]);
+    } finally {
+      e.lab.exec(holder, ["ip", "link", "set", "eth0", "up"]);
+    }
     const settle = (3 * keepalivedTiming.advertInt + 3) * 1000;
     expect(await holdersDuring(e.lab, lbs(), e.vip, settle)).toEqual([next]);
   }, 60_000);

@@ -11,9 +11,9 @@
 # priority-0 advertisement; the next holder takes over after its skew time, (256 - priority)/256 * advert_int
 # (<= 0.45 s for the planned priorities >= 140):
 # - load balancer: the check asks the local haproxy's monitor (200 while haproxy reaches an API server) every
-#   0.1 s for 0.9 s of each 1 s run, `fall 1` (haproxy already debounces its servers: fall/rise 2): haproxy stopped
-#   ~0.1 s + skew; every API server unreachable from it: haproxy marks them down on the first connection that
-#   fails on all of them, or its checks do without traffic (haproxy-config.nix, 0.75-1.25 s), then 0.1 s + skew;
+#   0.05 s for 0.9 s of each 1 s run, `fall 1` (haproxy already debounces its servers: fall/rise 2): haproxy stopped
+#   ~0.05 s + skew; every API server unreachable from it: haproxy marks them down on the first connection that
+#   fails on all of them, or its checks do without traffic (haproxy-config.nix, 0.75-1.25 s), then 0.05 s + skew;
 # - control plane (stacked): the check asks the local API server's /readyz once a second, `fall 2` (no haproxy in
 #   front to debounce): <= 2 s + skew;
 # - a holder that stops keepalived sends the priority-0 advertisement itself: skew time only;
@@ -49,8 +49,8 @@ let
         rise = 2;
         timeout = 2;
         advertInt = 1;
-        # How often one run of the check asks haproxy (a string: it is `sleep`'s argument).
-        probeInterval = "0.1";
+        # How often one run of the check asks haproxy (a string: it is `read -t`'s argument).
+        probeInterval = "0.05";
       }
     else
       {
@@ -62,17 +62,19 @@ let
         probeInterval = "1";
       };
 
-  # bash only (its /dev/tcp), no process per probe but `sleep`: haproxy's monitor answers over plain HTTP on loopback.
+  # bash only (its /dev/tcp, and `read -t` on a pipe nobody writes to as the pause), no process per probe: haproxy's
+  # monitor answers over plain HTTP on loopback.
   loadBalancerCheck = ''
     # Fails as soon as this host's haproxy does not answer its monitor with 200: haproxy is down, or it reaches no
-    # ready API server. Probes every ${timing.probeInterval} s for ~0.9 s of each run (keepalived runs it every ${toString timing.interval} s).
-    for _ in 1 2 3 4 5 6 7 8; do
+    # API server. Probes every ${timing.probeInterval} s for ~0.9 s of each run (keepalived runs it every ${toString timing.interval} s).
+    exec 4<> <(:)
+    for _ in {1..16}; do
       exec 3<>/dev/tcp/${haproxy.monitor.address}/${toString haproxy.monitor.port} || exit 1
       printf 'GET ${haproxy.monitor.path} HTTP/1.0\r\n\r\n' >&3 || exit 1
       read -r -t 1 _ status _ <&3 || exit 1
       exec 3<&-
       [ "$status" = 200 ] || exit 1
-      sleep ${timing.probeInterval}
+      read -r -t ${timing.probeInterval} -u 4 || :
     done
   '';
   # Loopback only, so certificate verification adds nothing here.
