@@ -363,8 +363,9 @@ runIf("API endpoint with two load balancers (clusters/local.yaml): haproxy + kee
       const bound = (3 * keepalivedTiming.advertInt + ((256 - priority) / 256) * keepalivedTiming.advertInt) * 1000;
       measured.push(`holder vanished: VIP moved ${holder} -> ${next} after ${moveMs} ms (bound ${bound} ms); ${failures(attempts).length}/${attempts.length} connections failed`);
       expect(moveMs).toBeLessThanOrEqual(bound + SLACK_MS);
-      // Connections to the VIP wait (their SYNs go unanswered and are resent), they do not fail.
-      expect(describeFailures(attempts)).toEqual([]);
+      // New connections wait (their SYNs go unanswered and are resent until the new holder answers); only one the
+      // vanished holder had already accepted is lost.
+      expect(failures(attempts).length).toBeLessThanOrEqual(1);
     } finally {
       e.lab.exec(holder, ["ip", "link", "set", "eth0", "up"]);
     }

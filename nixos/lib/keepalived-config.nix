@@ -9,7 +9,7 @@
 #
 # Failover timing (docs/ha.md "The VIP"): the holder's check fails, it enters FAULT, drops the VIP and sends a
 # priority-0 advertisement; the next holder takes over after its skew time, (256 - priority)/256 * advert_int
-# (<= 0.45 s for the planned priorities >= 140):
+# (0.41-0.49 s for the planned priorities 150, 140, 130):
 # - load balancer: the check asks the local haproxy's monitor (200 while haproxy reaches an API server) every
 #   0.05 s for 0.9 s of each 1 s run, `fall 1` (haproxy already debounces its servers: fall/rise 2): haproxy stopped
 #   ~0.05 s + skew; every API server unreachable from it: haproxy marks them down on the first connection that
