@@ -176,7 +176,7 @@ describe("a stopping API server's drain (nixos/lib/apiserver-drain.nix)", () => 
     const detections = {
       haproxy: h.inter + (h.fall - 1) * h.fastinter,
       // The stacked VIP's holder fails its check, then the lowest-priority backup (130) takes over after its skew.
-      stackedVip: k.fall * k.interval + ((256 - Math.min(...hostFileVip(stacked).holders.map((x) => x.priority))) / 256) * k.advertInt,
+      stackedVip: k.checkFailsAfter + ((256 - Math.min(...hostFileVip(stacked).holders.map((x) => x.priority))) / 256) * k.advertInt,
       gcp: apiUnhealthyAfterSeconds("fast"),
     };
     for (const [balancer, seconds] of Object.entries(detections)) {

@@ -43,6 +43,7 @@ export interface KeepalivedTiming {
   readonly timeout: number;
   readonly advertInt: number;
   readonly probeInterval: string;
+  readonly checkFailsAfter: number;
 }
 
 const TSX_LOADER = pathToFileURL(path.join(REPO, "node_modules/tsx/dist/loader.mjs")).href;

@@ -8,7 +8,7 @@
 # elsewhere instead of seeing a reset.
 #
 # The delay covers the slowest balancer's detection of an unready server (docs/ha.md "Draining an API server"):
-# haproxy 0.75 s (haproxy-config.nix), the stacked VIP's check <= 2.45 s (keepalived-config.nix), GCP's passthrough
+# haproxy 0.75 s (haproxy-config.nix), the stacked VIP <= 2 s (keepalived-config.nix), GCP's passthrough
 # balancers 4 s plus the time Google takes to act on it (constructs/gcp/load-balancers.ts). Every API server restart
 # takes that much longer; systemd's stop timeout (90 s) leaves room for the drain after it.
 let

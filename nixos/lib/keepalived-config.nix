@@ -12,10 +12,10 @@
 # (0.41-0.49 s for the planned priorities 150, 140, 130):
 # - load balancer: the check asks the local haproxy's monitor (200 while haproxy reaches an API server) every
 #   0.05 s for 0.9 s of each 1 s run, `fall 1` (haproxy already debounces its servers: fall/rise 2): haproxy stopped
-#   ~0.05 s + skew; every API server unreachable from it: haproxy marks them down on the first connection that
-#   fails on all of them, or its checks do without traffic (haproxy-config.nix, 0.75-1.25 s), then 0.05 s + skew;
-# - control plane (stacked): the check asks the local API server's /readyz once a second, `fall 2` (no haproxy in
-#   front to debounce): <= 2 s + skew;
+#   <= 0.2 s + skew; every API server unreachable from it: haproxy marks them down on the first connection that
+#   fails on all of them, or its checks do without traffic (haproxy-config.nix, 0.75-1.25 s), then <= 0.2 s + skew;
+# - control plane (stacked): the check asks the local API server's /readyz once a second and fails after two
+#   failed answers 0.5 s apart (no haproxy in front to debounce): <= 1 s + 0.5 s + skew;
 # - a holder that stops keepalived sends the priority-0 advertisement itself: skew time only;
 # - a holder that dies silently (power, network) is replaced when its advertisements stop: 3 * advert_int + skew
 #   <= 3.45 s (VRRPv2, advert_int 1 s, keepalived's defaults kept; see docs/ha.md for why not VRRPv3).
@@ -51,15 +51,24 @@ let
         advertInt = 1;
         # How often one run of the check asks haproxy (a string: it is `read -t`'s argument).
         probeInterval = "0.05";
+        # Seconds from haproxy refusing or answering 503 to the check failing, at worst: its next probe, or the
+        # first of the next run after the ~0.1 s between two runs.
+        checkFailsAfter = 0.2;
       }
     else
       {
         interval = 1;
-        fall = 2;
+        # Debounced inside the check (a second probe `probeInterval` after a failed one), which is faster than
+        # keepalived's `fall 2` (a second run a whole interval later).
+        fall = 1;
         rise = 2;
-        timeout = 2;
+        # A run takes at most two probes of 1 s and the pause.
+        timeout = 3;
         advertInt = 1;
-        probeInterval = "1";
+        probeInterval = "0.5";
+        # Seconds from a refused or failed answer to the check failing, at worst: the next run (interval), then
+        # the second probe.
+        checkFailsAfter = 1.5;
       };
 
   # bash only (its /dev/tcp, and `read -t` on a pipe nobody writes to as the pause), no process per probe: haproxy's
@@ -79,8 +88,12 @@ let
   '';
   # Loopback only, so certificate verification adds nothing here.
   controlPlaneCheck = ''
-    # Fails when this host's API server does not answer /readyz with 200 within 1 s.
-    exec ${curl} --silent --fail --insecure --max-time 1 --output /dev/null https://127.0.0.1:${toString h.api.port}/readyz
+    # Fails when this host's API server does not answer /readyz with 200 within 1 s twice in a row, ${timing.probeInterval} s apart:
+    # one slow or failed answer does not move the VIP.
+    probe() { ${curl} --silent --fail --insecure --max-time 1 --output /dev/null https://127.0.0.1:${toString h.api.port}/readyz; }
+    probe && exit 0
+    read -r -t ${timing.probeInterval} <> <(:) || :
+    probe
   '';
 in
 if vip == null then
