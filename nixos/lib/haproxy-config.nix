@@ -13,7 +13,7 @@
 #   connect timeout, min(`timeout connect`, `inter`) (no answer: host gone):
 #     refused or unready  inter + (fall-1)*fastinter                            = 0.5 + 0.25            = 0.75 s
 #     no answer           inter + fall*min(connect, inter) + (fall-1)*fastinter = 0.5 + 2*0.25 + 0.25 = 1.25 s
-#   (a server that accepts and then never answers /readyz also waits `timeout check`: 0.5 + 2*(0.25+1) + 0.25 = 3.25 s);
+#   (a server that accepts and then never answers /readyz: `timeout check` is the read timeout, 0.5 + 2*1 + 0.25 = 2.75 s);
 #   /readyz failing (unready, or draining: apiserver-drain.nix) is only seen by the checks: 0.75 s;
 # - a server marked down keeps its established sessions (no `on-marked-down shutdown-sessions`): a draining API
 #   server (--shutdown-delay-duration, apiserver-drain.nix) fails /readyz first, is marked down while it still
