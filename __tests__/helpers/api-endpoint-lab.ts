@@ -205,7 +205,8 @@ export interface RunningProbe {
 export function startProbe(lab: NetnsLab, host: string, url: string, ca: string, intervalMs: number, durationMs: number): RunningProbe {
   const probe = lab.spawn(host, ["node", "--import", TSX_LOADER, CONNECTION_PROBE, url, ca, String(intervalMs), String(durationMs)]);
   const attempts = new Promise<ProbeAttempt[]>((resolve, reject) => {
-    probe.once("exit", (code) => {
+    // "close", not "exit": every line it printed has been read by then.
+    probe.once("close", (code) => {
       if (code !== 0) return reject(new Error(`connection probe exited with ${code}:\n${probe.log()}`));
       resolve(
         probe

@@ -113,25 +113,32 @@ export class NetnsLab {
   spawn(host: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LabProcess {
     const child = spawn("ip", ["netns", "exec", this.namespace(host), ...argv], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
-    let partial = "";
     const lines: OutputLine[] = [];
     const waiters = new Set<() => void>();
-    const receive = (d: Buffer) => {
-      const at = Date.now();
-      output += d.toString();
-      const parts = (partial + d.toString()).split("\n");
-      partial = parts.pop() ?? "";
-      for (const text of parts) lines.push({ at, text });
-      for (const check of waiters) check();
+    // One line buffer per stream, so lines of stdout and stderr never run into each other.
+    const collect = (stream: NodeJS.ReadableStream | null) => {
+      let partial = "";
+      const add = (texts: string[]) => {
+        const at = Date.now();
+        for (const text of texts) lines.push({ at, text });
+        for (const check of waiters) check();
+      };
+      stream?.on("data", (d: Buffer) => {
+        output += d.toString();
+        const parts = (partial + d.toString()).split("\n");
+        partial = parts.pop() ?? "";
+        add(parts);
+      });
+      stream?.on("end", () => partial && add([partial]));
     };
-    child.stdout?.on("data", receive);
-    child.stderr?.on("data", receive);
+    collect(child.stdout);
+    collect(child.stderr);
     this.processes.push(child);
     const waitFor = (pattern: RegExp, timeoutMs: number, since = 0) =>
       new Promise<OutputLine>((resolve, reject) => {
         const finish = (error?: Error, line?: OutputLine) => {
           waiters.delete(check);
-          child.off("exit", exited);
+          child.off("close", exited);
           clearTimeout(timer);
           if (line) resolve(line);
           else reject(error);
@@ -146,7 +153,8 @@ export class NetnsLab {
         };
         const timer = setTimeout(() => finish(new Error(`netns lab: ${argv.join(" ")} did not print ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
         waiters.add(check);
-        child.once("exit", exited);
+        // "close": the process has exited and everything it printed has been read.
+        child.once("close", exited);
         check();
       });
     return Object.assign(child, { log: () => output, lines: () => lines, waitFor });
