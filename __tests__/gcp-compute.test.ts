@@ -178,6 +178,8 @@ describe.each([EXAMPLE, STACKED])("GCP compute stack of %s", (file) => {
   it("health-checks the API on both balancers with a regional HTTPS /readyz check on 6443", () => {
     const check = named(compute, "google_compute_region_health_check", `${c}-api`);
     expect(check.config).toMatchObject({ region: gcp.region, https_health_check: { port: 6443, request_path: "/readyz" } });
+    // Every 2 s, out after 2 failures, back after 2 successes: an unready API server is out within 4 s (docs/ha.md).
+    expect(check.config).toMatchObject({ check_interval_sec: 2, timeout_sec: 2, unhealthy_threshold: 2, healthy_threshold: 2 });
     for (const name of [`${c}-api-external`, `${c}-api-internal`]) {
       expect(named(compute, BACKEND, name).config.health_checks).toEqual([`\${google_compute_region_health_check.${check.id}.id}`]);
     }

@@ -12,6 +12,25 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 
+/** A line a spawned process printed, with the time (epoch ms) the lab received it. */
+export interface OutputLine {
+  readonly at: number;
+  readonly text: string;
+}
+
+/** A process started with NetnsLab.spawn. */
+export type LabProcess = ChildProcess & {
+  /** Everything it printed so far (stdout and stderr). */
+  log(): string;
+  /** The same, line by line, with arrival times. */
+  lines(): readonly OutputLine[];
+  /**
+   * Resolves with the first line matching `pattern` that arrived at or after `since` (epoch ms; default: any, also
+   * one printed before the call); rejects after `timeoutMs` or when the process exits without printing one.
+   */
+  waitFor(pattern: RegExp, timeoutMs: number, since?: number): Promise<OutputLine>;
+};
+
 export interface ExecResult {
   readonly status: number | null;
   readonly stdout: string;
@@ -54,6 +73,8 @@ export class NetnsLab {
     this.switchNamespace = `${this.prefix}-sw`;
     // A leftover of an earlier run with the same pid would make `ip netns add` fail.
     this.removeNamespaces();
+    // Should the test process end without cleanup() (a crash, a timeout), still leave nothing behind.
+    process.once("exit", () => this.removeNamespaces());
     must(["ip", "netns", "add", this.switchNamespace]);
     must(["ip", "-n", this.switchNamespace, "link", "add", "br0", "type", "bridge"]);
     must(["ip", "-n", this.switchNamespace, "link", "set", "br0", "up"]);
@@ -88,14 +109,55 @@ export class NetnsLab {
     return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? r.error?.message ?? "" };
   }
 
-  /** Starts a long-running process in a host's namespace; cleanup() kills it. Output is collected in `log()`. */
-  spawn(host: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ChildProcess & { log(): string } {
+  /** Starts a long-running process in a host's namespace; cleanup() kills it. Its output is kept (see LabProcess). */
+  spawn(host: string, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): LabProcess {
     const child = spawn("ip", ["netns", "exec", this.namespace(host), ...argv], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
-    child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    const lines: OutputLine[] = [];
+    const waiters = new Set<() => void>();
+    // One line buffer per stream, so lines of stdout and stderr never run into each other.
+    const collect = (stream: NodeJS.ReadableStream | null) => {
+      let partial = "";
+      const add = (texts: string[]) => {
+        const at = Date.now();
+        for (const text of texts) lines.push({ at, text });
+        for (const check of waiters) check();
+      };
+      stream?.on("data", (d: Buffer) => {
+        output += d.toString();
+        const parts = (partial + d.toString()).split("\n");
+        partial = parts.pop() ?? "";
+        add(parts);
+      });
+      stream?.on("end", () => partial && add([partial]));
+    };
+    collect(child.stdout);
+    collect(child.stderr);
     this.processes.push(child);
-    return Object.assign(child, { log: () => output });
+    const waitFor = (pattern: RegExp, timeoutMs: number, since = 0) =>
+      new Promise<OutputLine>((resolve, reject) => {
+        const finish = (error?: Error, line?: OutputLine) => {
+          waiters.delete(check);
+          child.off("close", exited);
+          clearTimeout(timer);
+          if (line) resolve(line);
+          else reject(error);
+        };
+        const check = () => {
+          const line = lines.find((l) => l.at >= since && pattern.test(l.text));
+          if (line) finish(undefined, line);
+        };
+        const exited = () => {
+          check();
+          finish(new Error(`netns lab: ${argv.join(" ")} exited before printing ${pattern}:\n${output}`));
+        };
+        const timer = setTimeout(() => finish(new Error(`netns lab: ${argv.join(" ")} did not print ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+        waiters.add(check);
+        // "close": the process has exited and everything it printed has been read.
+        child.once("close", exited);
+        check();
+      });
+    return Object.assign(child, { log: () => output, lines: () => lines, waitFor });
   }
 
   /** Kills one spawned process (and its process group) and waits until it is gone (5 s at most). */

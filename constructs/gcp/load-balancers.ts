@@ -18,6 +18,29 @@ import { clusterResourceName, gceName, instanceGroupNameParts } from "../../src/
 
 export type ApiHealthCheck = "https-readyz" | "tcp";
 
+/**
+ * How Google probes each API server (docs/ha.md "GCP"). Probes go out every checkIntervalSec whatever the last
+ * result was, so a backend that starts failing is marked unhealthy after at most
+ *   checkIntervalSec * unhealthyThreshold             = 4 s when it refuses or answers /readyz with an error,
+ *   checkIntervalSec * unhealthyThreshold + timeoutSec = 6 s when it does not answer at all,
+ * and taken back healthyThreshold * checkIntervalSec (<= 4 s) after it is ready again. Google then needs a moment
+ * to act on it, which the API servers' shutdown delay (nixos/lib/apiserver-drain.nix, 15 s) covers: a restarting
+ * API server leaves both balancers while it still serves. New connections are never refused by a draining server;
+ * established ones stay (passthrough balancers keep connections on an unhealthy backend) until it closes them.
+ */
+export const API_HEALTH_CHECK_TIMING = {
+  checkIntervalSec: 2,
+  timeoutSec: 2,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+} as const;
+
+/** The worst case above, in seconds: a backend that fails fast (refused, unready) or not at all (silent). */
+export function apiUnhealthyAfterSeconds(failure: "fast" | "silent"): number {
+  const t = API_HEALTH_CHECK_TIMING;
+  return t.checkIntervalSec * t.unhealthyThreshold + (failure === "silent" ? t.timeoutSec : 0);
+}
+
 export interface ApiBackend {
   /** Host name (stable construct ids). */
   readonly name: string;
@@ -92,10 +115,7 @@ export class GcpApiLoadBalancers extends Construct {
       name: clusterResourceName(cluster, "apiHealthCheck"),
       description: `Kubernetes API of cluster ${cluster}`,
       region,
-      checkIntervalSec: 5,
-      timeoutSec: 5,
-      healthyThreshold: 2,
-      unhealthyThreshold: 3,
+      ...API_HEALTH_CHECK_TIMING,
       ...(healthCheck === "https-readyz" ? { httpsHealthCheck: { port, requestPath: "/readyz" } } : { tcpHealthCheck: { port } }),
     });
 

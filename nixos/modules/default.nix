@@ -12,6 +12,7 @@
     ./etcd-data-disk.nix
     ./etcd-backup.nix
     ./control-plane.nix
+    ./apiserver-drain.nix
     ./kubelet-node.nix
     ./node-roles.nix
     ./addons.nix

@@ -1,6 +1,8 @@
 # API load balancer (libvirt, external-etcd topology): haproxy in TCP mode in front of every API server,
-# health-checked on /readyz (served to anonymous clients), so a stopped or unready API server leaves the pool.
-# The VIP itself is held by keepalived (api-vip.nix).
+# health-checked on /readyz (served to anonymous clients), so a stopped or unready API server leaves the pool; a
+# connection that fails is retried on another server. The configuration text is nixos/lib/haproxy-config.nix (the
+# HA test runs the real haproxy on it). The VIP itself is held by keepalived (api-vip.nix), which asks this
+# haproxy's loopback monitor whether it reaches an API server.
 {
   lib,
   hostFile,
@@ -9,43 +11,18 @@
 let
   h = hostFile;
   ports = import ../lib/ports.nix;
-  backend = s: "  server ${s.name} ${s.address}:${toString h.api.port} check check-ssl verify none";
 in
 {
   config = lib.mkIf h.host.runsLoadBalancer {
     services.haproxy = {
       enable = true;
-      config = lib.concatStringsSep "\n" (
-        [
-          "global"
-          "  log stdout format raw local0 info"
-          "  maxconn 20000"
-          ""
-          "defaults"
-          "  mode tcp"
-          "  log global"
-          "  option tcplog"
-          "  option dontlognull"
-          "  timeout connect 5s"
-          # Watches and exec/attach streams stay open for a long time.
-          "  timeout client 4h"
-          "  timeout server 4h"
-          "  timeout check 5s"
-          ""
-          "frontend kube-apiserver"
-          "  bind :${toString ports.apiServer}"
-          "  default_backend kube-apiserver"
-          ""
-          "backend kube-apiserver"
-          "  balance roundrobin"
-          "  option httpchk GET /readyz"
-          "  http-check expect status 200"
-          "  default-server inter 3s fall 3 rise 2"
-        ]
-        ++ map backend h.api.servers
-        ++ [ "" ]
-      );
+      config = (import ../lib/haproxy-config.nix { hostFile = h; }).config;
     };
+
+    # A changed configuration is applied by a reload (nixpkgs' ExecReload: check, then USR2 to the master, which
+    # hands the listening sockets to the new workers), not a restart: no connection is refused and established
+    # ones (watches, exec sessions) stay with the old worker until they end.
+    systemd.services.haproxy.reloadIfChanged = true;
 
     networking.firewall.allowedTCPPorts = [ ports.apiServer ];
   };
