@@ -5,6 +5,7 @@
 # nixos/lib/keepalived-config.nix (the HA test runs the real keepalived on it). On GCP there is no VIP: Google's
 # balancers serve the API.
 {
+  config,
   lib,
   pkgs,
   hostFile,
@@ -19,8 +20,8 @@ let
     curl = "${pkgs.curl}/bin/curl";
     scriptUser = "keepalived_script";
     checkScriptFile = pkgs.writeText "api-vip-check.sh" keepalived.checkScript;
-    # libvirt guests have exactly one NIC, named eth0 (hardware/libvirt.nix).
-    interface = "eth0";
+    # libvirt guests have exactly one NIC, named eth0 (hardware/libvirt.nix); the VM test names its own.
+    interface = if config.k8sNixos.nodeInterface == null then "eth0" else config.k8sNixos.nodeInterface;
   };
 in
 {

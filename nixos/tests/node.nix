@@ -3,7 +3,7 @@
 # - the module arguments the flake passes as specialArgs (the host file and its SSH access);
 # - the network: the test driver's VMs carry the cluster network on eth1 (vlan 1; eth0 is the driver's own), so
 #   k8sNixos.nodeInterface = "eth1", the planned address is set statically instead of by the libvirt DHCP
-#   reservation, and keepalived's VIP interface is eth1 (api-vip.nix names eth0, the only NIC of a libvirt guest);
+#   reservation, and keepalived's VIP interface follows k8sNixos.nodeInterface (eth0 on a libvirt guest);
 # - the PKI: installed at activation from a build-time PKI (make-pki.sh over pki-spec.json) at the paths, owners and
 #   modes of the host's bundle, instead of the pki stack's SSH delivery; the keys are in the Nix store (test only);
 # - container images seeded from dockerTools builds instead of nixpkgs' registry pull (images.nix);
@@ -22,7 +22,6 @@
 }:
 let
   h = hostFile;
-  vipHolder = h.api != null && h.api.vip != null;
   adminKubeconfig = builtins.toJSON {
     apiVersion = "v1";
     kind = "Config";
@@ -77,7 +76,6 @@ in
     address = h.network.gateway;
     interface = "eth1";
   };
-  services.keepalived.vrrpInstances = lib.mkIf vipHolder { k8s-api.interface = lib.mkForce "eth1"; };
 
   system.activationScripts.vm-test-pki = {
     deps = [ "users" ];
