@@ -24,6 +24,11 @@ export function adminKubeconfigRepoPath(cluster: string): string {
   return `${SECRETS_DIR}/${cluster}/admin.kubeconfig`;
 }
 
+/** The break-glass (system:masters) kubeconfig, relative to the repository root. */
+export function breakGlassKubeconfigRepoPath(cluster: string): string {
+  return `${SECRETS_DIR}/${cluster}/break-glass.kubeconfig`;
+}
+
 /** The same path as terraform sees it from cdktf.out/stacks/<id> (relative: no machine path). */
 export function adminKubeconfigStackPath(cluster: string): string {
   return fromStackDir(adminKubeconfigRepoPath(cluster));
@@ -34,6 +39,7 @@ export class PkiStack extends ClusterStack {
   /** By host name; hosts without files (load balancers) have none. */
   readonly deliveries: ReadonlyMap<string, HostDelivery>;
   readonly adminKubeconfig: AdminKubeconfig;
+  readonly breakGlassKubeconfig: AdminKubeconfig;
 
   constructor(scope: Construct, id: string, plan: ClusterPlan, network: NetworkStack, compute: ComputeStack) {
     super(scope, id, plan);
@@ -59,6 +65,7 @@ export class PkiStack extends ClusterStack {
       const delivery = new HostDelivery(this, `delivery-${host.name}`, {
         host: host.name,
         sshAddress: endpoint.sshAddress,
+        hostKey: compute.hostKeys.publicKeyOpenssh(host.name),
         sshUser: plan.ssh.user,
         ...(plan.ssh.bastion ? { bastion: plan.ssh.bastion } : {}),
         machineId: endpoint.machineId,
@@ -77,6 +84,15 @@ export class PkiStack extends ClusterStack {
       client: this.pki.certificate("admin"),
       filename: adminKubeconfigStackPath(plan.cluster),
     });
+    // A separate file, so the everyday kubeconfig never carries system:masters.
+    this.breakGlassKubeconfig = new AdminKubeconfig(this, "break-glass-kubeconfig", {
+      cluster: plan.cluster,
+      server: network.network.operatorApiUrl,
+      ca: this.pki.authorities.kubernetes,
+      client: this.pki.certificate("break-glass"),
+      filename: fromStackDir(breakGlassKubeconfigRepoPath(plan.cluster)),
+      user: "break-glass",
+    });
 
     const ca = this.pki.authorities;
     this.output("kubernetes_ca_certificate", ca.kubernetes.certPem, { description: "Kubernetes cluster CA certificate (PEM)" });
@@ -86,7 +102,10 @@ export class PkiStack extends ClusterStack {
       description: "Public key verifying service-account tokens (PEM)",
     });
     this.output("admin_kubeconfig_path", adminKubeconfigRepoPath(plan.cluster), {
-      description: "Admin kubeconfig (break-glass, O=system:masters), relative to the repository root",
+      description: "Admin kubeconfig (O=kubeadm:cluster-admins, revocable through RBAC), relative to the repository root",
+    });
+    this.output("break_glass_kubeconfig_path", breakGlassKubeconfigRepoPath(plan.cluster), {
+      description: "Break-glass kubeconfig (O=system:masters, not renewed early), relative to the repository root",
     });
     this.output("delivered_hosts", [...deliveries.keys()], { description: "Hosts that receive a PKI bundle" });
   }

@@ -73,7 +73,7 @@ export class ClusterPki extends Construct {
           ipAddresses: c.ipAddresses,
           usages: c.spec.usages,
           validityHours: pki.certValidityHours,
-          earlyRenewalHours: pki.earlyRenewalHours,
+          earlyRenewalHours: c.spec.renewsEarly === false ? 0 : pki.earlyRenewalHours,
         }),
       ]),
     );

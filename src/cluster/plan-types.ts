@@ -57,6 +57,8 @@ export interface SshBastion {
   readonly host: string;
   readonly user?: string;
   readonly port?: number;
+  /** Its SSH host public key (OpenSSH line), verified by the delivery. */
+  readonly hostKey: string;
 }
 
 export interface ClusterPlan {
