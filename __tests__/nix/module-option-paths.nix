@@ -48,7 +48,12 @@ let
     version = "1.34.2";
   };
   pkgs = {
+    coreutils = stub "coreutils";
     curl = stub "curl";
+    diffutils = stub "diffutils";
+    openssh = stub "openssh";
+    openssl = stub "openssl";
+    util-linux = stub "util-linux";
     jq = stub "jq";
     kubectl = stub "kubectl";
     kubernetes = stub "kubernetes";
@@ -72,6 +77,7 @@ let
     mkDefault = mkOverride 1000;
     mkForce = mkOverride 50;
     concatStringsSep = builtins.concatStringsSep;
+    escapeShellArg = arg: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg) + "'";
     hasSuffix =
       suffix: text:
       let
