@@ -302,7 +302,7 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
       const provisioners = delivery(synth.json, h.name).provisioner as Json[];
       const first = provisioners[0]["remote-exec"];
       expect(first.connection).toEqual({ ...c, script_path: "./.k8s-pki-prepare-%RAND%.sh" });
-      expect(first.inline).toEqual(expect.arrayContaining(['rm -f -- "$0"', "(umask 077 && mkdir -p .cache/k8s-pki)", "chmod 0700 .cache/k8s-pki"]));
+      expect(first.inline).toEqual(expect.arrayContaining(["rm -f ./.k8s-pki-prepare-*.sh", "(umask 077 && mkdir -p .cache/k8s-pki)", "chmod 0700 .cache/k8s-pki"]));
       for (const later of provisioners.slice(1)) expect(Object.values(later)[0].connection).toBeUndefined();
       if (p.target === "gcp") expect(c.host).toMatch(REMOTE_STATE("compute"));
       else expect(c.host).toBe(h.address);

@@ -12,7 +12,7 @@ export const REMOTE_SCRIPT_DIR = ".cache/k8s-pki";
 /**
  * script_path of the first remote-exec, which creates REMOTE_SCRIPT_DIR: straight in the home directory, the one
  * private directory that exists before any delivery, also on hosts not redeployed yet (NixOS creates /root and
- * every users.users home 0700). The script removes itself first.
+ * every users.users home 0700).
  */
 export const FIRST_SCRIPT_PATH = "./.k8s-pki-prepare-%RAND%.sh";
 
@@ -20,13 +20,14 @@ export const FIRST_SCRIPT_PATH = "./.k8s-pki-prepare-%RAND%.sh";
 export const SCRIPT_PATH = `./${REMOTE_SCRIPT_DIR}/terraform_%RAND%.sh`;
 
 /**
- * Shell lines the first script runs (in the home directory): remove itself, then (re)create REMOTE_SCRIPT_DIR,
- * owned by the login user and 0700, without scripts of earlier deliveries.
+ * Shell lines the first script runs (in the home directory): (re)create REMOTE_SCRIPT_DIR, owned by the login user
+ * and 0700, and remove the scripts of earlier deliveries. After running a script Terraform overwrites it with an
+ * empty file, so what a delivery leaves is empty files: its own first script in the home, the others in the folder.
  */
 export function privateScriptDirCommands(): string[] {
   const dir = REMOTE_SCRIPT_DIR;
   return [
-    'rm -f -- "$0"',
+    `rm -f ./${FIRST_SCRIPT_PATH.slice(2).replace("%RAND%", "*")}`,
     `(umask 077 && mkdir -p ${dir})`,
     `if [ -L ${dir} ] || [ ! -O ${dir} ]; then echo "k8s-pki: ~/${dir} is not a directory owned by $(id -un); remove it and retry" >&2; exit 1; fi`,
     `chmod 0700 ${dir}`,
