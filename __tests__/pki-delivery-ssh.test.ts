@@ -8,7 +8,9 @@
  * It shows: a host answering with another key is refused before anything is uploaded; with the right key every file
  * lands at its path with its mode and owner, the first script lands in the login user's 0700 home and every other
  * one in a 0700 folder it makes there (none in /tmp), the staging folder is gone afterwards; and for a non-root
- * ssh.user the same private script folder is made in its home.
+ * ssh.user the same private script folder is made in its home. With the same sshd: ssh with the cluster's
+ * known_hosts stops with "REMOTE HOST IDENTIFICATION HAS CHANGED" when the host serves another key, and
+ * scripts/pin-host-keys.sh pins a pre-existing host's key (only when confirmed) and drops the pin once it is not needed.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -214,6 +216,57 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
     expect(listing(fs("tmp"))).toEqual([]);
     // The staging folder (the keys' only other copy) is gone.
     expect(runListing(fs("run"))).toEqual(["sshd"]);
+  }, 90_000);
+
+  /** ssh from the operator's namespace with only `knownHosts` trusted. */
+  function sshWith(knownHosts: string): { status: number | null; output: string } {
+    const r = spawnSync(
+      "ip",
+      ["netns", "exec", net.namespace("operator"), "ssh", "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", `root@${NODE}`, "true"],
+      { env: env(), encoding: "utf8", timeout: 30_000 },
+    );
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  }
+  /** A known_hosts line as the compute stack writes it. */
+  const knownHostsLine = (key: string) => `${HOST},${HOST}.k8s.internal,${NODE} ${key}\n`;
+
+  it("makes ssh with the cluster's known_hosts stop when the host serves another key than the one Terraform made", () => {
+    const file = path.join(dir, "known_hosts.changed");
+    writeFileSync(file, knownHostsLine(pubKey("impostor")), { mode: 0o600 });
+    const r = sshWith(file);
+    expect(r.status).toBe(255);
+    expect(r.output).toContain("REMOTE HOST IDENTIFICATION HAS CHANGED");
+    writeFileSync(file, knownHostsLine(pubKey("host")), { mode: 0o600 });
+    expect(sshWith(file)).toEqual({ status: 0, output: "" });
+  }, 60_000);
+
+  it("pins a pre-existing host's key only when confirmed, beside its Terraform key, and drops the pin when no longer needed", () => {
+    const file = path.join(dir, "known_hosts.pin");
+    // The host still serves the key it made itself ("host"); Terraform made another one ("impostor" here).
+    writeFileSync(file, knownHostsLine(pubKey("impostor")), { mode: 0o644 });
+    const pin = (args: string[]) =>
+      spawnSync("ip", ["netns", "exec", net.namespace("operator"), "scripts/pin-host-keys.sh", "local", ...args], {
+        env: { ...env(), KNOWN_HOSTS: file },
+        encoding: "utf8",
+        timeout: 60_000,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    const unconfirmed = pin([]);
+    expect(unconfirmed.status).toBe(1);
+    expect(unconfirmed.stderr).toContain(`${HOST}: not pinned`);
+    expect(sshWith(file).output).toContain("REMOTE HOST IDENTIFICATION HAS CHANGED");
+
+    const confirmed = pin(["--accept", HOST]);
+    expect([confirmed.status, confirmed.stdout]).toEqual([0, expect.stringContaining("1 pinned key(s)")]);
+    expect(mode(file)).toBe("0600");
+    expect(readFileSync(file, "utf8")).toContain(knownHostsLine(pubKey("impostor")));
+    expect(sshWith(file)).toEqual({ status: 0, output: "" });
+
+    // Once the host serves its Terraform key, a second run drops the pin.
+    writeFileSync(file, readFileSync(file, "utf8").replace(pubKey("impostor"), pubKey("host")));
+    const again = pin([]);
+    expect([again.status, again.stdout]).toEqual([0, expect.stringContaining("0 pinned key(s)")]);
+    expect(readFileSync(file, "utf8")).toBe(knownHostsLine(pubKey("host")));
   }, 90_000);
 
   it("makes the same private script folder in a non-root ssh.user's home", () => {
