@@ -4,6 +4,7 @@
  * nixos/option-paths.json; each role opens exactly the ports it serves, the same ones the GCP firewall allows;
  * their assertions hold (nixpkgs' RBAC names the delivered identities); CoreDNS tolerates the control-plane taint.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -231,4 +232,69 @@ it("catches an option path nixpkgs does not declare, even in a branch inactive f
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("the add-on bootstrap's identity and bindings", () => {
+  const plan = PLANS[0];
+  const cp = plan.hosts.find((h) => h.runsControlPlane)!;
+  // Collected per option pattern, over every unit: the bootstrap unit's are told apart by content.
+  const UNIT = "systemd.services.<name>";
+  const BOOTSTRAP = "services.kubernetes.addonManager.bootstrapAddons.<name>";
+  const c = hostWalk(plan, cp, [`${UNIT}.script`, `${UNIT}.serviceConfig`, `${UNIT}.environment`, BOOTSTRAP]).collected;
+  const scripts = (c[`${UNIT}.script`] as string[]).filter((text) => text.includes("until kubectl apply"));
+  const script = scripts[0] ?? "";
+
+  it("binds the operators' group kubeadm:cluster-admins to cluster-admin among the bootstrap add-ons (delete the binding to revoke)", () => {
+    expect(scripts).toHaveLength(1);
+    const bindings = (c[BOOTSTRAP] as { kind: string; metadata: { name: string } }[]).filter((a) => a.metadata.name === "kubeadm:cluster-admins");
+    expect(bindings).toEqual([{
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "kubeadm:cluster-admins" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "Group", name: "kubeadm:cluster-admins", apiGroup: "rbac.authorization.k8s.io" }],
+    }]);
+  });
+
+  it("applies them with its own kubeconfig, not the add-on manager's, from a private runtime folder", () => {
+    const kubeconfigs = (c[`${UNIT}.environment`] as Record<string, string>[]).map((e) => e.KUBECONFIG).filter(Boolean);
+    // The add-on manager keeps its own (the delivered addon-manager certificate); the bootstrap uses the minted one.
+    expect(kubeconfigs.sort()).toEqual([expect.stringMatching(/-k8s-addon-bootstrap-kubeconfig$/), expect.stringMatching(/-kube-addon-manager-kubeconfig$/)]);
+    const configs = (c[`${UNIT}.serviceConfig`] as Record<string, unknown>[]).filter((x) => x.RuntimeDirectory === "k8s-addon-bootstrap");
+    expect(configs).toEqual([expect.objectContaining({ User: "kubernetes", RuntimeDirectoryMode: "0700" })]);
+  });
+
+  const openssl = spawnSync("openssl", ["version"]).status === 0 ? it : it.skip;
+  openssl("signs itself a one-day system:masters client certificate with the cluster CA (the script run with real openssl)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "addon-bootstrap-"));
+    try {
+      const sh = (command: string) => spawnSync("sh", ["-ec", command], { cwd: dir, encoding: "utf8" });
+      const ca = sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -subj /CN=kubernetes -days 10 2>/dev/null");
+      expect(ca.status).toBe(0);
+      // The script up to the apply loop, with this folder for the runtime folder and the delivered CA.
+      const mint = script
+        .slice(0, script.indexOf("until kubectl"))
+        .split("/run/k8s-addon-bootstrap")
+        .join(dir)
+        .split("/var/lib/kubernetes/pki/ca.crt")
+        .join(path.join(dir, "ca.crt"))
+        .split("/var/lib/kubernetes/pki/ca.key")
+        .join(path.join(dir, "ca.key"));
+      const run = sh(mint);
+      expect([run.status, run.stderr]).toEqual([0, expect.any(String)]);
+      expect(readdirSync(dir).sort()).toEqual(["ca.crt", "ca.key", "client.crt", "client.key"]);
+      const show = sh("openssl x509 -in client.crt -noout -subject -issuer -ext extendedKeyUsage,basicConstraints -dates -nameopt RFC2253").stdout;
+      expect(show).toMatch(/^subject=CN=system:k8s-nixos:addon-bootstrap,O=system:masters$/m);
+      expect(show).toMatch(/^issuer=CN=kubernetes$/m);
+      expect(show).toMatch(/TLS Web Client Authentication/);
+      expect(show).not.toMatch(/TLS Web Server Authentication/);
+      expect(show).toMatch(/CA:FALSE/);
+      const [notBefore, notAfter] = ["notBefore", "notAfter"].map((k) => Date.parse(new RegExp(`^${k}=(.+)$`, "m").exec(show)![1]));
+      expect(notAfter - notBefore).toBe(24 * 3600 * 1000);
+      expect(sh("openssl verify -CAfile ca.crt client.crt").stdout.trim()).toBe("client.crt: OK");
+      expect(sh("stat -c %a client.key").stdout.trim()).toBe("600");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
