@@ -57,10 +57,16 @@ function deliveryOf(json: Json, host: string): Json {
 
 /**
  * A terraform configuration with just this delivery, its tokens replaced by literals: the lab address, `hostKey`,
- * and per staged file a known content. `keep` limits the provisioners (by index) for the non-root case.
+ * and per staged file a known content. `keep` limits the provisioners (by index) for the non-root case; `timeout`
+ * bounds Terraform's connection retries (a refused key is retried until then).
  */
-function testConfig(delivery: Json, hostKey: string, keep?: (p: Json, i: number) => boolean): { config: Json; contents: Record<string, string> } {
-  const literal = (c: Json) => ({ ...c, host: NODE, host_key: hostKey, timeout: "5s" });
+function testConfig(
+  delivery: Json,
+  hostKey: string,
+  options: { keep?: (p: Json, i: number) => boolean; timeout?: string } = {},
+): { config: Json; contents: Record<string, string> } {
+  const { keep, timeout = "60s" } = options;
+  const literal = (c: Json) => ({ ...c, host: NODE, host_key: hostKey, timeout });
   const contents: Record<string, string> = {};
   const provisioners = (delivery.provisioner as Json[])
     .filter((p, i) => (keep ? keep(p, i) : true))
@@ -135,6 +141,9 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
         "PermitRootLogin prohibit-password",
         "PasswordAuthentication no",
         "KbdInteractiveAuthentication no",
+        // As on the hosts (nixos/modules/access.nix): Terraform forwards the operator's agent to every host it
+        // delivers to (agent = true); the hosts' sshd refuses it.
+        "AllowAgentForwarding no",
         "",
       ].join("\n"),
     );
@@ -178,7 +187,7 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
   const root = deliveryOf(synthPki(plan("root")).json, HOST);
 
   it("refuses a host that answers with another key, before anything is uploaded", () => {
-    const { config } = testConfig(root, pubKey("impostor"));
+    const { config } = testConfig(root, pubKey("impostor"), { timeout: "5s" });
     const r = apply("impostor", config);
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/knownhosts: key mismatch/);
@@ -272,8 +281,8 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
   it("makes the same private script folder in a non-root ssh.user's home", () => {
     const delivery = deliveryOf(synthPki(plan(USER.name)).json, HOST);
     // The prepare step (through the stand-in sudo), one file, and a probe run like every later script.
-    const { config } = testConfig(delivery, pubKey("host"), (p, i) => i === 0 || (p.file !== undefined && i === 1));
-    const probe = { "remote-exec": { inline: ['stat -c "%a %U %n" "$0" "$(dirname "$0")" > probe.txt'] } };
+    const { config } = testConfig(delivery, pubKey("host"), { keep: (p, i) => i === 0 || (p.file !== undefined && i === 1) });
+    const probe = { "remote-exec": { inline: ['stat -c "%a %U %n" "$0" "$(dirname "$0")" > probe.txt', 'echo "agent: [$SSH_AUTH_SOCK]" >> probe.txt'] } };
     config.resource.terraform_data.delivery.provisioner.push(probe);
     const r = apply("user", config);
     expect([r.status, r.output]).toEqual([0, expect.stringContaining("Apply complete!")]);
@@ -281,6 +290,8 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
     const lines = readFileSync(path.join(home, "probe.txt"), "utf8").trim().split("\n");
     expect(lines[0]).toMatch(new RegExp(`^777 ${USER.name} \\./\\.cache/k8s-pki/terraform_\\d+\\.sh$`));
     expect(lines[1]).toBe(`700 ${USER.name} ./.cache/k8s-pki`);
+    // The operator's agent never reached the host.
+    expect(lines[2]).toBe("agent: []");
     expect(listing(home).filter((n) => !PREPARE_LEFTOVER.test(n))).toEqual([".cache", "probe.txt"]);
     expect(mode(home)).toBe("0700");
     expect(listing(fs("tmp"))).toEqual([]);

@@ -65,6 +65,9 @@ in
         PasswordAuthentication = false;
         KbdInteractiveAuthentication = false;
         PermitRootLogin = if user == "root" then "prohibit-password" else "no";
+        # Terraform's SSH client forwards the operator's ssh-agent to every host the PKI delivery logs in to
+        # (agent = true); refused, so root on a host can never use it to reach other machines.
+        AllowAgentForwarding = false;
       };
     };
 
