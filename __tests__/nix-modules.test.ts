@@ -4,8 +4,8 @@
  * nixos/option-paths.json; each role opens exactly the ports it serves, the same ones the GCP firewall allows;
  * their assertions hold (nixpkgs' RBAC names the delivered identities); CoreDNS tolerates the control-plane taint.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { clusterFirewallRules } from "../constructs/gcp/firewall-rules";
@@ -296,5 +296,108 @@ describe("the add-on bootstrap's identity and bindings", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("k8s-ssh-host-key: installs the handed-over SSH host key (its script run for real)", () => {
+  const scriptOf = (plan: ClusterPlan): string => {
+    const host = plan.hosts.find((h) => h.runsKubelet)!;
+    const scripts = (hostWalk(plan, host, ["systemd.services.<name>.script"]).collected["systemd.services.<name>.script"] as string[]).filter((s) =>
+      s.includes("k8s-ssh-host-key:"),
+    );
+    expect(scripts).toHaveLength(1);
+    return scripts[0];
+  };
+  const gcp = PLANS.find((p) => p.target === "gcp")!;
+  const libvirt = PLANS[0];
+  let dir: string;
+  let server: import("node:http").Server;
+  let port = 0;
+  /** What the stand-in metadata server answers for the host key attribute: a body, or 404 when undefined. */
+  let served: string | undefined;
+  beforeAll(async () => {
+    const http = await import("node:http");
+    server = http.createServer((req, res) => {
+      const ok = req.headers["metadata-flavor"] === "Google" && req.url === "/computeMetadata/v1/instance/attributes/k8s-ssh-host-ed25519-key";
+      if (ok && served !== undefined) res.end(served);
+      else res.writeHead(404).end("not found");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as import("node:net").AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "host-key-unit-"));
+    writeFileSync(path.join(dir, "systemctl"), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.calls\n`, { mode: 0o755 });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs the unit's script with the key path in `dir`, the metadata server on loopback and a stand-in systemctl. */
+  function run(plan: ClusterPlan) {
+    const script = scriptOf(plan)
+      .split("/etc/ssh/ssh_host_ed25519_key")
+      .join(path.join(dir, "ssh_host_ed25519_key"))
+      .split("http://169.254.169.254/")
+      .join(`http://127.0.0.1:${port}/`)
+      .replace("--retry 12 --retry-delay 5", "--retry 1 --retry-delay 1");
+    // Asynchronous: the stand-in metadata server answers from this process's event loop.
+    const env = { ...process.env, PATH: `${dir}:${process.env.PATH ?? ""}`, http_proxy: "", HTTP_PROXY: "", all_proxy: "", ALL_PROXY: "" };
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("sh", ["-ec", script], { env });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+  const key = (name: string) => {
+    spawnSync("ssh-keygen", ["-q", "-t", name.startsWith("ecdsa") ? "ecdsa" : "ed25519", "-N", "", "-C", "", "-f", path.join(dir, name)]);
+    return readFileSync(path.join(dir, name), "utf8");
+  };
+  const installed = () => readFileSync(path.join(dir, "ssh_host_ed25519_key"), "utf8");
+  const restarts = () => (existsSync(path.join(dir, "systemctl.calls")) ? readFileSync(path.join(dir, "systemctl.calls"), "utf8") : "");
+  const fileMode = (name: string) => (statSync(path.join(dir, name)).mode & 0o777).toString(8);
+  const tools = spawnSync("sh", ["-c", "command -v ssh-keygen && command -v curl"]).status === 0 ? it : it.skip;
+
+  tools("GCP: installs the key from the metadata server 0600 with its public half, restarts sshd without waiting, and does nothing the second time", async () => {
+    served = key("terraform-key");
+    writeFileSync(path.join(dir, "ssh_host_ed25519_key"), key("own-key"), { mode: 0o600 });
+    const first = await run(gcp);
+    expect([first.status, first.stderr]).toEqual([0, ""]);
+    expect(first.stdout).toMatch(/^k8s-ssh-host-key: installed .*ssh_host_ed25519_key \(256 SHA256:\S+ .*\(ED25519\)\)$/m);
+    expect(installed()).toBe(served);
+    expect([fileMode("ssh_host_ed25519_key"), fileMode("ssh_host_ed25519_key.pub")]).toEqual(["600", "644"]);
+    const publicKey = (name: string) => readFileSync(path.join(dir, name), "utf8").trim().split(/\s+/).slice(0, 2);
+    expect(publicKey("ssh_host_ed25519_key.pub")).toEqual(publicKey("terraform-key.pub"));
+    expect(restarts()).toBe("--no-block try-restart sshd.service\n");
+    const second = await run(gcp);
+    expect(second.status).toBe(0);
+    expect(restarts()).toBe("--no-block try-restart sshd.service\n");
+    expect(readdirSync(dir).filter((n) => n.startsWith("ssh_host_ed25519_key")).sort()).toEqual(["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]);
+  });
+
+  tools("GCP: keeps the host's key when the metadata has none, and refuses a key that is not Ed25519", async () => {
+    const own = key("own-key");
+    writeFileSync(path.join(dir, "ssh_host_ed25519_key"), own, { mode: 0o600 });
+    served = undefined;
+    const none = await run(gcp);
+    expect([none.status, none.stderr]).toEqual([0, expect.stringContaining("no host key in the instance metadata (k8s-ssh-host-ed25519-key); keeping")]);
+    served = key("ecdsa-key");
+    const wrongType = await run(gcp);
+    expect(wrongType.status).toBe(1);
+    expect(wrongType.stderr).toContain("the handed-over key is not an Ed25519 key");
+    served = "garbage\n";
+    expect((await run(gcp)).status).not.toBe(0);
+    expect(installed()).toBe(own);
+    expect(restarts()).toBe("");
+  });
+
+  tools("libvirt: keeps the host's key when no config disk is attached", async () => {
+    const own = key("own-key");
+    writeFileSync(path.join(dir, "ssh_host_ed25519_key"), own, { mode: 0o600 });
+    const r = await run(libvirt);
+    expect([r.status, r.stderr]).toEqual([0, expect.stringContaining("no config disk labelled cidata; keeping")]);
+    expect(installed()).toBe(own);
   });
 });
