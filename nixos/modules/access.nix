@@ -35,6 +35,11 @@ let
     else
       ''
         device=/dev/disk/by-label/${hostKey.label}
+        # udev may not have named the CD-ROM yet this early in boot: wait for it, bounded.
+        for attempt in 1 2 3 4 5 6 7 8 9 10; do
+          [ ! -b "$device" ] || break
+          sleep 1
+        done
         if [ ! -b "$device" ]; then
           echo "k8s-ssh-host-key: no config disk labelled ${hostKey.label}; keeping ${keyPath}" >&2
           exit 0
