@@ -53,6 +53,7 @@ describe("private files after synthesis", () => {
     for (const f of [...files, path.join(dir, "network.tfstate.backup")]) expect([path.basename(f), mode(f)]).toEqual([path.basename(f), "0600"]);
     expect(readFileSync(path.join(dir, "network.tfstate"), "utf8")).toBe('{"version":4}');
     expect(readFileSync(path.join(dir, "pki.tfstate"), "utf8")).toBe("");
+    for (const f of files) expect([path.basename(f), mode(`${f}.backup`)]).toEqual([path.basename(f), "0600"]);
   });
 
   it("leaves other backends and state outside state/ alone", () => {
@@ -73,7 +74,7 @@ describe("private files after synthesis", () => {
   });
 
   const terraform = haveCommand("terraform") ? it : it.skip;
-  terraform("is what terraform needs: an empty 0600 state file is accepted, written, and keeps its mode under umask 022", () => {
+  terraform("is what terraform needs: empty 0600 state and backup files are accepted, written, and keep their mode under umask 022", () => {
     const [file] = protectLocalState(root, outdir, [stack("pki", localBackend("local", "pki"))]);
     const dir = path.join(outdir, "stacks", "pki");
     writeFileSync(
@@ -86,8 +87,12 @@ describe("private files after synthesis", () => {
     expect([init.status, init.stderr]).toEqual([0, expect.any(String)]);
     const apply = run(["apply", "-auto-approve", "-input=false", "-no-color"]);
     expect([apply.status, apply.stdout]).toEqual([0, expect.stringContaining("1 added")]);
+    // A second apply writes the backup (the previous state) too.
+    const again = run(["apply", "-auto-approve", "-input=false", "-no-color", "-replace=terraform_data.key"]);
+    expect([again.status, again.stdout]).toEqual([0, expect.stringContaining("1 added, 0 changed, 1 destroyed")]);
     expect(readFileSync(file, "utf8")).toContain("stand-in for a key");
-    expect(mode(file)).toBe("0600");
+    expect(readFileSync(`${file}.backup`, "utf8")).toContain("stand-in for a key");
+    expect([mode(file), mode(`${file}.backup`)]).toEqual(["0600", "0600"]);
     expect(mode(path.dirname(file))).toBe("0700");
   });
 });

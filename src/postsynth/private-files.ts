@@ -5,10 +5,10 @@
  *   (cdktf.out/stacks/<id>/plan, written by `terraform plan -out plan` with the umask's mode), a zip whose `tfstate`
  *   holds every key of that stack. A plan file left by an earlier `cdktf diff` is removed here, so it lives until
  *   the next cdktf command at most (`npm run diff` removes it right away).
- * - Local state (backend `local`): state/ and state/<cluster>/ are made 0700 and each stack's state file 0600.
- *   Terraform creates a missing state file with the umask's mode (0644 under the usual 022) and keeps the mode of
- *   an existing one, so a missing file is created here, empty and 0600 (Terraform accepts an empty file as "no
- *   state yet"); existing files and their backups are set to 0600, which also fixes clusters created before.
+ * - Local state (backend `local`): state/ and state/<cluster>/ are made 0700 and each stack's state file and its
+ *   `.backup` 0600. Terraform creates a missing one with the umask's mode (0644 under the usual 022) and keeps the
+ *   mode of an existing one, so missing ones are created here, empty and 0600 (Terraform accepts an empty state file
+ *   as "no state yet"); existing ones are set to 0600, which also fixes clusters created before.
  * - secrets/ and secrets/<cluster>/ (kubeconfigs, known_hosts) are made 0700 when they exist: hashicorp/local sets
  *   the mode of directories it creates, not of existing ones.
  *
@@ -73,7 +73,8 @@ export function protectLocalState(root: string, outdir: string, stacks: readonly
     const file = path.resolve(outdir, ...stack.workingDirectory.split("/"), backend.config.path);
     if (!isInside(stateRoot, file)) continue;
     privateDirs(stateRoot, path.dirname(file));
-    if (!existsSync(file)) closeSync(openSync(file, "a", PRIVATE_FILE));
+    // The backup too: terraform (re)writes it on every apply, creating it with the umask's mode when missing.
+    for (const f of [file, `${file}.backup`]) if (!existsSync(f)) closeSync(openSync(f, "a", PRIVATE_FILE));
     for (const name of readdirSync(path.dirname(file))) {
       const sibling = path.join(path.dirname(file), name);
       if ((name === path.basename(file) || name.startsWith(`${path.basename(file)}.`)) && statSync(sibling).isFile()) chmodSync(sibling, PRIVATE_FILE);
