@@ -143,17 +143,20 @@ in
         pkgs.openssl
       ];
       script = ''
-        # This run's identity: a fresh key and a ${toString ids.addonBootstrap.validityDays}-day client certificate signed with the cluster CA.
+        # The identity: a fresh key and a ${toString ids.addonBootstrap.validityDays}-day client certificate signed with the cluster CA, made
+        # again before every attempt (the CA key may not be delivered yet; a long wait must not outlive the certificate).
         umask 077
         cd ${bootstrapRuntime}
-        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out client.key
-        openssl req -new -key client.key -subj ${lib.escapeShellArg bootstrapSubject} -out client.csr
-        printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' 'extendedKeyUsage=clientAuth' > client.ext
-        openssl x509 -req -in client.csr -CA ${files.kubernetesCaCert} -CAkey ${files.kubernetesCaKey} \
-          -set_serial "0x$(openssl rand -hex 16)" -days ${toString ids.addonBootstrap.validityDays} -extfile client.ext -out client.crt
-        rm -f client.csr client.ext
-        until kubectl apply ${lib.concatMapStringsSep " " (file: "-f ${file}") bootstrapFiles}; do
-          echo "the API server did not accept the bootstrap add-ons yet; retrying in 5 s" >&2
+        mint() {
+          openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out client.key &&
+          openssl req -new -key client.key -subj ${lib.escapeShellArg bootstrapSubject} -out client.csr &&
+          printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' 'extendedKeyUsage=clientAuth' > client.ext &&
+          openssl x509 -req -in client.csr -CA ${files.kubernetesCaCert} -CAkey ${files.kubernetesCaKey} \
+            -set_serial "0x$(openssl rand -hex 16)" -days ${toString ids.addonBootstrap.validityDays} -extfile client.ext -out client.crt &&
+          rm -f client.csr client.ext
+        }
+        until mint && kubectl apply ${lib.concatMapStringsSep " " (file: "-f ${file}") bootstrapFiles}; do
+          echo "the API server did not accept the bootstrap add-ons yet (or the cluster CA is not delivered yet); retrying in 5 s" >&2
           sleep 5
         done
       '';
