@@ -6,6 +6,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 umask 077
+export CHECKPOINT_DISABLE=${CHECKPOINT_DISABLE:-1}
 trap 'rm -f cdktf.out/stacks/*/plan' EXIT
 trap 'exit 130' INT TERM
 npx cdktf diff "$@"
