@@ -5,7 +5,7 @@
  * files in a temporary repository root; one run of the bare terraform binary shows it keeps a state file's mode.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { SynthesizedStack } from "../src/export/manifest";
@@ -94,5 +94,26 @@ describe("private files after synthesis", () => {
     expect(readFileSync(`${file}.backup`, "utf8")).toContain("stand-in for a key");
     expect([mode(file), mode(`${file}.backup`)]).toEqual(["0600", "0600"]);
     expect(mode(path.dirname(file))).toBe("0700");
+  });
+
+  it("npm run diff removes the plan files cdktf diff writes, keeps its exit status, and runs it under umask 077", () => {
+    mkdirSync(path.join(root, "scripts"));
+    copyFileSync(path.join(__dirname, "..", "scripts", "cdktf-diff.sh"), path.join(root, "scripts", "cdktf-diff.sh"));
+    mkdirSync(path.join(root, "bin"));
+    // A stand-in npx: what cdktf diff does to the stack folders (a plan per stack), then a failing exit status.
+    writeFileSync(
+      path.join(root, "bin", "npx"),
+      '#!/bin/sh\numask > umask.seen\necho "$@" > args.seen\nfor s in cdktf.out/stacks/*; do echo zip > "$s/plan"; done\nexit 3\n',
+      { mode: 0o755 },
+    );
+    const r = spawnSync("sh", [path.join(root, "scripts", "cdktf-diff.sh"), "pki", "--no-color"], {
+      cwd: tmpdir(),
+      env: { ...process.env, PATH: `${path.join(root, "bin")}:${process.env.PATH ?? ""}` },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(3);
+    expect(readFileSync(path.join(root, "args.seen"), "utf8")).toBe("cdktf diff pki --no-color\n");
+    expect(readFileSync(path.join(root, "umask.seen"), "utf8").trim()).toBe("0077");
+    for (const id of ["network", "compute", "pki"]) expect(existsSync(path.join(outdir, "stacks", id, "plan"))).toBe(false);
   });
 });
