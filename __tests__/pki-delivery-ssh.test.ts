@@ -8,7 +8,8 @@
  * It shows: a host answering with another key is refused before anything is uploaded; with the right key every file
  * lands at its path with its mode and owner, the first script lands in the login user's 0700 home and every other
  * one in a 0700 folder it makes there (none in /tmp), the staging folder is gone afterwards; and for a non-root
- * ssh.user the same private script folder is made in its home. With the same sshd: ssh with the cluster's
+ * ssh.user the same private script folder is made in its home; a bastion answering with another key is refused
+ * (and before Terraform 1.16 even the right one: it checks the bastion against host_key). With the same sshd: ssh with the cluster's
  * known_hosts stops with "REMOTE HOST IDENTIFICATION HAS CHANGED" when the host serves another key, and
  * scripts/pin-host-keys.sh pins a pre-existing host's key (only when confirmed) and drops the pin once it is not needed.
  */
@@ -23,6 +24,7 @@ import { resources, synthPki, type Json } from "./helpers/pki-synth";
 
 const NODE = "10.213.0.10";
 const OPERATOR = "10.213.0.2";
+const BASTION = "10.213.0.3";
 const HOST = "worker-1";
 /** The non-root login user of the second case, known only to sshd's mount namespace. */
 const USER = { name: "k8sop", uid: 4242 };
@@ -116,6 +118,9 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
     };
     sh("ssh-keygen -q -t ed25519 -N '' -C operator -f user && ssh-keygen -q -t ed25519 -N '' -f host && ssh-keygen -q -t ed25519 -N '' -f impostor");
     sh("cp user.pub authorized_keys && chmod 0644 authorized_keys");
+    // A bastion of yours, with the usual two host key types.
+    sh("ssh-keygen -q -t ecdsa -N '' -f bastion-ecdsa && ssh-keygen -q -t ed25519 -N '' -f bastion-ed25519");
+    mkdirSync(path.join(dir, "bastion-run", "sshd"), { recursive: true });
     // The host's private file system: homes 0700 (as NixOS makes them), /run with the privilege separation folder,
     // /tmp and /var/lib empty; accounts: this machine's plus the non-root user.
     for (const d of ["root", `home/${USER.name}`, "tmp", "run/sshd", "var-lib", "bin"]) mkdirSync(fs(d), { recursive: true });
@@ -151,6 +156,7 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
     net = new NetnsLab("t13b");
     net.addHost("node", [`${NODE}/24`]);
     net.addHost("operator", [`${OPERATOR}/24`]);
+    net.addHost("bastion", [`${BASTION}/24`]);
     const binds = [
       ["root", "/root"],
       ["home", "/home"],
@@ -165,9 +171,28 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
       .map(([from, to]) => `mount --bind ${fs(from)} ${to}`)
       .join(" && ");
     const daemon = net.spawn("node", ["unshare", "-m", "--propagation", "private", "sh", "-c", `${binds} && exec /usr/sbin/sshd -D -e -f ${path.join(dir, "sshd_config")}`]);
+    const bastionConfig = path.join(dir, "bastion_config");
+    writeFileSync(
+      bastionConfig,
+      [
+        `ListenAddress ${BASTION}`,
+        `HostKey ${path.join(dir, "bastion-ecdsa")}`,
+        `HostKey ${path.join(dir, "bastion-ed25519")}`,
+        `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
+        "PidFile none",
+        "UsePAM no",
+        "StrictModes no",
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "",
+      ].join("\n"),
+    );
+    const bastion = net.spawn("bastion", ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount --bind ${path.join(dir, "bastion-run")} /run && exec /usr/sbin/sshd -D -e -f ${bastionConfig}`]);
     agent = spawn("ssh-agent", ["-D", "-a", path.join(dir, "agent.sock")], { stdio: "ignore", detached: true });
     for (let i = 0; i < 50 && !(daemon.log().includes("Server listening") && existsSync(path.join(dir, "agent.sock"))); i++) await new Promise((r) => setTimeout(r, 100));
     if (!daemon.log().includes("Server listening")) throw new Error(`sshd did not start: ${daemon.log()}`);
+    for (let i = 0; i < 50 && !bastion.log().includes("Server listening"); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!bastion.log().includes("Server listening")) throw new Error(`the bastion's sshd did not start: ${bastion.log()}`);
     const add = spawnSync("ssh-add", ["-q", path.join(dir, "user")], { env: env(), encoding: "utf8" });
     if (add.status !== 0) throw new Error(`ssh-add: ${add.stderr}`);
   }, 60_000);
@@ -277,6 +302,40 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
     expect([again.status, again.stdout]).toEqual([0, expect.stringContaining("0 pinned key(s)")]);
     expect(readFileSync(file, "utf8")).toBe(knownHostsLine(pubKey("host")));
   }, 90_000);
+
+  /** The local terraform's version, e.g. [1, 11, 4]. */
+  function terraformVersion(): number[] {
+    const r = spawnSync("terraform", ["version", "-json"], { env: env(), encoding: "utf8" });
+    return String((JSON.parse(r.stdout) as { terraform_version: string }).terraform_version)
+      .split(/[.-]/)
+      .slice(0, 3)
+      .map(Number);
+  }
+
+  it("refuses a bastion with another key; checks the real one against bastion_host_key only from Terraform 1.16 on (why the pki stack requires it with a bastion)", () => {
+    const through = (name: string, bastionKey: string) => {
+      const { config } = testConfig(root, pubKey("host"), { keep: (_p, i) => i === 0, timeout: "5s" });
+      const viaBastion = (c: Json) => ({ ...c, bastion_host: BASTION, bastion_user: "root", bastion_host_key: bastionKey });
+      const resource = config.resource.terraform_data.delivery;
+      resource.connection = viaBastion(resource.connection);
+      resource.provisioner[0]["remote-exec"].connection = viaBastion(resource.provisioner[0]["remote-exec"].connection);
+      return apply(`bastion-${name}`, config);
+    };
+    const impostor = through("impostor", pubKey("impostor"));
+    expect(impostor.status).not.toBe(0);
+    expect(impostor.output).toMatch(/Error connecting to bastion: ssh: handshake failed:\s+knownhosts: key mismatch/);
+    const [major, minor] = terraformVersion();
+    const ecdsa = through("ecdsa", pubKey("bastion-ecdsa"));
+    if (major > 1 || minor >= 16) {
+      // The bastion also has an Ed25519 key, but Terraform's client asks for ECDSA first: only that one matches.
+      expect([ecdsa.status, ecdsa.output]).toEqual([0, expect.stringContaining("Apply complete!")]);
+      expect(through("ed25519", pubKey("bastion-ed25519")).output).toMatch(/Error connecting to bastion: .*key mismatch/s);
+    } else {
+      // hashicorp/terraform#38318: this Terraform checks the bastion against host_key, the target's key.
+      expect(ecdsa.status).not.toBe(0);
+      expect(ecdsa.output).toMatch(/Error connecting to bastion: ssh: handshake failed:\s+knownhosts: key mismatch/);
+    }
+  }, 120_000);
 
   it("makes the same private script folder in a non-root ssh.user's home", () => {
     const delivery = deliveryOf(synthPki(plan(USER.name)).json, HOST);

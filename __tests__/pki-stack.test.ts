@@ -494,6 +494,9 @@ describe("pki stack: description settings", () => {
         bastion_host_key: BASTION_KEY,
       });
     }
+    // Only Terraform 1.16+ checks the bastion against bastion_host_key (earlier ones use host_key for it).
+    expect(json.terraform.required_version).toBe(">= 1.16.0");
+    expect(synthPki(plan("clusters/gcp.yaml")).json.terraform.required_version).toBe(">= 1.5.0");
     const hostOnly = planFromObject(changed("clusters/local.yaml", (d) => (d.ssh.bastion = { host: "192.0.2.10", hostKey: BASTION_KEY })), "clusters/local.yaml");
     const c = delivery(synthPki(hostOnly).json, "worker-1").connection;
     // Terraform then logs in to the bastion as ssh.user on port 22.

@@ -12,7 +12,7 @@ import { fromStackDir } from "../src/stack-dir";
 import { AdminKubeconfig } from "../constructs/pki/admin-kubeconfig";
 import { ClusterPki } from "../constructs/pki/cluster-pki";
 import { HostDelivery } from "../constructs/pki/host-delivery";
-import { ClusterStack } from "./cluster-stack";
+import { ClusterStack, REQUIRED_TERRAFORM_VERSION_WITH_BASTION } from "./cluster-stack";
 import type { ComputeStack } from "./compute";
 import type { NetworkStack } from "./network";
 
@@ -47,6 +47,8 @@ export class PkiStack extends ClusterStack {
     new TlsProvider(this, "tls");
     new RandomProvider(this, "random");
     new LocalProvider(this, "local");
+    // The deliveries verify the bastion's key: only Terraform releases that check it against bastion_host_key can.
+    if (plan.ssh.bastion) this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION_WITH_BASTION);
 
     this.pki = new ClusterPki(this, "pki", { plan, apiAddresses: network.network.apiAddresses });
 
