@@ -69,10 +69,10 @@ function hostWalk(plan: ClusterPlan, host: HostPlan, collect: readonly string[] 
   return walk(["nixos/modules", `nixos/modules/hardware/${plan.target}.nix`], `hostFile = ${hostFile(file)};`, collect);
 }
 
-function imageWalk(plan: ClusterPlan): Walk {
+function imageWalk(plan: ClusterPlan, collect: readonly string[] = COLLECT): Walk {
   const index = path.join(REPO, "nixos/clusters", plan.cluster, "default.nix");
   const modules = ["nixos/modules/base.nix", "nixos/modules/access.nix", `nixos/modules/hardware/${plan.target}.nix`];
-  return walk(plan.target === "gcp" ? [...modules, "nixos/modules/gce-image.nix"] : modules, `access = (import ${nixPathLiteral(index)}).ssh;`);
+  return walk(plan.target === "gcp" ? [...modules, "nixos/modules/gce-image.nix"] : modules, `access = (import ${nixPathLiteral(index)}).ssh;`, collect);
 }
 
 function nixFiles(dir: string): string[] {
@@ -399,5 +399,22 @@ describe("k8s-ssh-host-key: installs the handed-over SSH host key (its script ru
     const r = await run(libvirt);
     expect([r.status, r.stderr]).toEqual([0, expect.stringContaining("no config disk labelled cidata; keeping")]);
     expect(installed()).toBe(own);
+  });
+});
+
+describe("sshd on every host and image (access.nix)", () => {
+  const SETTINGS = ["services.openssh.hostKeys", "services.openssh.settings.AllowAgentForwarding", "users.users.<name>.homeMode"];
+  it.each(PLANS.map((p) => [p.cluster, p] as const))("%s: offers only the handed-over Ed25519 host key and refuses agent forwarding", (_name, plan) => {
+    for (const result of [...plan.hosts.map((h) => hostWalk(plan, h, SETTINGS)), imageWalk(plan, SETTINGS)]) {
+      expect(result.collected["services.openssh.hostKeys"]).toEqual([[{ type: "ed25519", path: "/etc/ssh/ssh_host_ed25519_key" }]]);
+      expect(result.collected["services.openssh.settings.AllowAgentForwarding"]).toEqual([false]);
+    }
+  });
+
+  it("gives a non-root ssh.user a 0700 home (the delivery's first script is uploaded there)", () => {
+    const plan = PLANS[0];
+    const host = plan.hosts[0];
+    const otherUser = (file: string) => `let h = import ${file}; in h // { ssh = h.ssh // { user = "ops"; }; }`;
+    expect(hostWalk(plan, host, SETTINGS, otherUser).collected["users.users.<name>.homeMode"]).toEqual(["700"]);
   });
 });
