@@ -56,7 +56,9 @@ describe("app wiring", () => {
     const fromStack = (id: string, p: string): string => path.relative(REPO_ROOT, path.resolve(REPO_ROOT, "cdktf.out", "stacks", id, p));
     for (const id of ["network", "compute", "pki"]) expect(fromStack(id, local.stacks[id].terraform.backend.local.path)).toBe(`state/local/${id}.tfstate`);
     const files = Object.values(local.stacks.pki.resource.local_sensitive_file as Record<string, Json>).map((f) => fromStack("pki", f.filename as string));
-    expect(files).toEqual(["secrets/local/admin.kubeconfig"]);
+    expect(files).toEqual(["secrets/local/admin.kubeconfig", "secrets/local/break-glass.kubeconfig"]);
+    const knownHosts = Object.values(local.stacks.compute.resource.local_sensitive_file as Record<string, Json>).map((f) => fromStack("compute", f.filename as string));
+    expect(knownHosts).toEqual(["secrets/local/known_hosts"]);
     const [base] = Object.values(local.stacks.compute.resource.libvirt_volume as Record<string, Json>).filter((v) => v.source);
     expect(fromStack("compute", base.source)).toBe("nixos/result-libvirt/nixos.qcow2");
   });

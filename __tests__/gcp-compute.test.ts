@@ -100,11 +100,20 @@ describe.each([EXAMPLE, STACKED])("GCP compute stack of %s", (file) => {
     }
   });
 
-  it("blocks project-wide SSH keys and OS Login and sets no metadata keys (they are baked into the image)", () => {
+  it("blocks project-wide SSH keys and OS Login, sets no SSH login keys (they are baked into the image), and hands each host its own SSH host key", () => {
+    const keys = resourcesOf(compute, "tls_private_key");
     for (const i of Object.values(instances)) {
-      expect(i.metadata).toEqual({ "block-project-ssh-keys": "TRUE", "enable-oslogin": "FALSE" });
+      expect(Object.keys(i.metadata).sort()).toEqual(["block-project-ssh-keys", "enable-oslogin", "k8s-ssh-host-ed25519-key"]);
+      expect(i.metadata).toMatchObject({ "block-project-ssh-keys": "TRUE", "enable-oslogin": "FALSE" });
       expect(i.metadata_startup_script).toBeUndefined();
+      // Only a reference to the host's own Ed25519 key reaches the JSON.
+      const ref = /^\$\{tls_private_key\.([^.]+)\.private_key_openssh\}$/.exec(i.metadata["k8s-ssh-host-ed25519-key"] as string);
+      expect(ref).not.toBeNull();
+      const key = keys.find(([id]) => id === ref![1]);
+      expect(key?.[1]).toMatchObject({ algorithm: "ED25519" });
+      expect(ref![1]).toMatch(new RegExp(`^host-keys_ssh-host-key-${i.hostname.split(".")[0]}_[0-9A-F]{8}$`));
     }
+    expect(new Set(Object.values(instances).map((i) => i.metadata["k8s-ssh-host-ed25519-key"])).size).toBe(Object.keys(instances).length);
   });
 
   it("runs every host as the cluster's own service account with only the logging and monitoring write scopes", () => {
@@ -260,6 +269,8 @@ describe("GCP compute stack: growing the cluster", () => {
     const added = named(after, INSTANCE, "gcp-worker-4").config;
     expect(added.zone).toBe("europe-west1-b");
     for (const [type, byId] of Object.entries(before.resource as Record<string, Record<string, Json>>)) {
+      // The known_hosts file gains the new host's line; nothing else changes.
+      if (type === "local_sensitive_file") continue;
       for (const [id, config] of Object.entries(byId)) expect(after.resource[type][id]).toEqual(config);
     }
   });

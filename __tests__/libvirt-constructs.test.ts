@@ -62,7 +62,7 @@ describe("libvirt target hand-over", () => {
 
   it("gives every host its planned address for SSH and its domain's id as machine id", () => {
     const stack = new TerraformStack(Testing.app(), "compute");
-    const compute = libvirtTarget.createCompute(stack, plan, { operatorApiUrl: "", apiAddresses: [], networkId: "net-id", outputs: {} });
+    const compute = libvirtTarget.createCompute(stack, plan, { operatorApiUrl: "", apiAddresses: [], networkId: "net-id", outputs: {} }, { privateKeyOpenssh: (h) => `key of ${h}` });
     expect(Object.keys(compute.hosts)).toEqual(plan.hosts.map((h) => h.name));
     expect(compute.hosts["cp-2"].sshAddress).toBe("10.240.0.21");
     expect(resolved(stack, compute.hosts["cp-2"].machineId)).toMatch(/^\$\{libvirt_domain\.compute_domain-cp-2_[0-9A-F]{8}\.id\}$/);

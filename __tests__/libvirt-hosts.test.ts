@@ -1,7 +1,7 @@
 /**
- * Scaling a pool on libvirt touches only the host that comes or goes: its disk and its domain, plus its DNS
- * records (an in-place update of the network). Every other resource keeps its address and its configuration,
- * so terraform plans no change for any other VM.
+ * Scaling a pool on libvirt touches only the host that comes or goes: its disk, its config disk, its domain and its
+ * SSH host key, plus its DNS records (an in-place update of the network) and its line of the known_hosts file. Every
+ * other resource keeps its address and its configuration, so terraform plans no change for any other VM.
  */
 import { changed, planFromObject } from "./helpers/descriptions";
 import { resourceAddresses, resourceAt, synthLibvirt, type Json } from "./helpers/libvirt-synth";
@@ -12,12 +12,16 @@ function synthWithCount(file: string, pool: Pool, count: number): { network: Jso
   return synthLibvirt(planFromObject(changed(file, (d) => (d.pools[pool].count = count)), file));
 }
 
-/** The compute resources that belong to `host`: its disk and its domain (and an etcd member's data volume), as synthesized. */
+/** The compute resources that belong to `host`: its disk, config disk, domain and SSH host key (and an etcd member's data volume), as synthesized. */
 function hostAddresses(compute: Json, host: string): string[] {
-  return resourceAddresses(compute).filter((address) => {
-    const path = resourceAt(compute, address)["//"].metadata.path as string;
-    return [`compute/compute/disk-${host}`, `compute/compute/domain-${host}`, `compute/compute/etcd-data-${host}`].includes(path);
-  });
+  const own = [`compute/compute/disk-${host}`, `compute/compute/config-disk-${host}`, `compute/compute/domain-${host}`, `compute/compute/etcd-data-${host}`, `compute/host-keys/ssh-host-key-${host}`];
+  return resourceAddresses(compute).filter((address) => own.includes(resourceAt(compute, address)["//"].metadata.path as string));
+}
+
+/** The known_hosts file: one line per host, so it changes with every host that comes or goes. */
+const KNOWN_HOSTS = "compute/known-hosts/file";
+function isKnownHosts(compute: Json, address: string): boolean {
+  return resourceAt(compute, address)["//"].metadata.path === KNOWN_HOSTS;
 }
 
 function dnsNames(network: Json): string[] {
@@ -44,13 +48,15 @@ describe.each<[string, Pool, number, string]>([
   it("removes exactly that host's disk and domain (and an etcd member's data volume) from the compute stack", () => {
     const gone = resourceAddresses(before.compute).filter((a) => !resourceAddresses(after.compute).includes(a));
     expect(gone.sort()).toEqual(hostAddresses(before.compute, removed).sort());
-    const types = removed.startsWith("etcd-") ? ["libvirt_domain", "libvirt_volume", "libvirt_volume"] : ["libvirt_domain", "libvirt_volume"];
+    const types = ["libvirt_cloudinit_disk", "libvirt_domain", "libvirt_volume", ...(removed.startsWith("etcd-") ? ["libvirt_volume"] : []), "tls_private_key"];
     expect(gone.map((a) => a.split(".")[0]).sort()).toEqual(types);
     expect(resourceAddresses(after.compute).filter((a) => !resourceAddresses(before.compute).includes(a))).toEqual([]);
   });
 
-  it("leaves every other compute resource exactly as it was", () => {
-    for (const address of resourceAddresses(after.compute)) expect([address, resourceAt(after.compute, address)]).toEqual([address, resourceAt(before.compute, address)]);
+  it("leaves every other compute resource exactly as it was, but for the known_hosts file", () => {
+    for (const address of resourceAddresses(after.compute).filter((a) => !isKnownHosts(after.compute, a))) {
+      expect([address, resourceAt(after.compute, address)]).toEqual([address, resourceAt(before.compute, address)]);
+    }
   });
 
   it("changes the network only by the host's two DNS records", () => {
@@ -70,12 +76,14 @@ describe.each<[string, Pool, number, string]>([
   const before = synthWithCount(file, pool, count);
   const after = synthWithCount(file, pool, count + 1);
 
-  it("adds only the new host's disk and domain, and changes no other resource", () => {
+  it("adds only the new host's disks, domain and host key, and changes no other resource but the known_hosts file", () => {
     const beforeAddresses = resourceAddresses(before.compute);
     const fresh = resourceAddresses(after.compute).filter((a) => !beforeAddresses.includes(a));
     expect(fresh.sort()).toEqual(hostAddresses(after.compute, added).sort());
-    expect(fresh).toHaveLength(2);
-    for (const address of beforeAddresses) expect([address, resourceAt(after.compute, address)]).toEqual([address, resourceAt(before.compute, address)]);
+    expect(fresh).toHaveLength(4);
+    for (const address of beforeAddresses.filter((a) => !isKnownHosts(before.compute, a))) {
+      expect([address, resourceAt(after.compute, address)]).toEqual([address, resourceAt(before.compute, address)]);
+    }
   });
 
   it("adds the new host's DNS records and changes nothing else of the network", () => {

@@ -11,13 +11,20 @@ import { bundleFor } from "../src/pki/bundle";
 import { generatedNixFiles } from "../src/nix/emit";
 import { evalJson, REPO } from "./nix/eval";
 
+/** Where the NixOS side finds the SSH host key the compute stack handed over, per target. */
+function expectedHostKeyChannel(target: string): Record<string, string> {
+  return target === "gcp"
+    ? { source: "gce-metadata", metadataKey: "k8s-ssh-host-ed25519-key", path: "/etc/ssh/ssh_host_ed25519_key" }
+    : { source: "config-disk", label: "cidata", file: "user-data", path: "/etc/ssh/ssh_host_ed25519_key" };
+}
+
 const EXAMPLES = ["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml"];
 
 interface Evaluated {
   index: {
     cluster: { name: string; target: string; topology: string; sourceFile: string; kubernetesVersion: string };
     hosts: string[];
-    ssh: { user: string; authorizedKeys: string[] };
+    ssh: { user: string; authorizedKeys: string[]; hostKey: Record<string, string> };
     outputs: { file: string; required: boolean; command: string };
   };
   hosts: Record<string, HostFile>;
@@ -39,7 +46,7 @@ interface HostFile {
   etcd: null | { members: unknown[] };
   kubernetes: null | Record<string, unknown>;
   pki: { dir: string; files: Record<string, string>; accounts: Record<string, { uid: number; gid: number }>; identities: Record<string, string> | null };
-  ssh: { user: string; authorizedKeys: string[] };
+  ssh: { user: string; authorizedKeys: string[]; hostKey: Record<string, string> };
   deploy: { sshUser: string; hostname: string; hostnameSource: string };
 }
 
@@ -86,7 +93,7 @@ describe.each(EXAMPLES)("%s", (description) => {
       sourceFile: description,
       kubernetesVersion: plan.kubernetesVersion,
     });
-    expect(evaluated.index.ssh).toEqual(plan.ssh);
+    expect(evaluated.index.ssh).toEqual({ ...plan.ssh, hostKey: expectedHostKeyChannel(plan.target) });
     expect(evaluated.index.outputs).toEqual({ file: "outputs.json", required: plan.target === "gcp", command: `npm run outputs -- ${description}` });
   });
 
@@ -109,7 +116,7 @@ describe.each(EXAMPLES)("%s", (description) => {
       });
       expect(file.cluster.name).toBe(plan.cluster);
       expect(file.network).toEqual({ nodeCidr: plan.nodeCidr, prefixLength: Number(plan.nodeCidr.split("/")[1]), gateway: plan.gateway });
-      expect(file.ssh).toEqual(plan.ssh);
+      expect(file.ssh).toEqual({ ...plan.ssh, hostKey: expectedHostKeyChannel(plan.target) });
     }
   });
 

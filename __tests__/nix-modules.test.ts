@@ -4,7 +4,8 @@
  * nixos/option-paths.json; each role opens exactly the ports it serves, the same ones the GCP firewall allows;
  * their assertions hold (nixpkgs' RBAC names the delivered identities); CoreDNS tolerates the control-plane taint.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { clusterFirewallRules } from "../src/gcp/firewall-rules";
@@ -71,10 +72,10 @@ function hostWalk(plan: ClusterPlan, host: HostPlan, collect: readonly string[] 
   return walk(["nixos/modules", `nixos/modules/hardware/${plan.target}.nix`], `hostFile = ${hostFile(file)};`, collect);
 }
 
-function imageWalk(plan: ClusterPlan): Walk {
+function imageWalk(plan: ClusterPlan, collect: readonly string[] = COLLECT): Walk {
   const index = path.join(REPO, "nixos/clusters", plan.cluster, "default.nix");
   const modules = ["nixos/modules/base.nix", "nixos/modules/access.nix", `nixos/modules/hardware/${plan.target}.nix`];
-  return walk(plan.target === "gcp" ? [...modules, "nixos/modules/gce-image.nix"] : modules, `access = (import ${nixPathLiteral(index)}).ssh;`);
+  return walk(plan.target === "gcp" ? [...modules, "nixos/modules/gce-image.nix"] : modules, `access = (import ${nixPathLiteral(index)}).ssh;`, collect);
 }
 
 function nixFiles(dir: string): string[] {
@@ -255,4 +256,189 @@ it("catches an option path nixpkgs does not declare, even in a branch inactive f
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("the add-on bootstrap's identity and bindings", () => {
+  const plan = PLANS[0];
+  const cp = plan.hosts.find((h) => h.runsControlPlane)!;
+  // Collected per option pattern, over every unit: the bootstrap unit's are told apart by content.
+  const UNIT = "systemd.services.<name>";
+  const BOOTSTRAP = "services.kubernetes.addonManager.bootstrapAddons.<name>";
+  const c = hostWalk(plan, cp, [`${UNIT}.script`, `${UNIT}.serviceConfig`, `${UNIT}.environment`, BOOTSTRAP]).collected;
+  const scripts = (c[`${UNIT}.script`] as string[]).filter((text) => text.includes("kubectl apply"));
+  const script = scripts[0] ?? "";
+
+  it("binds the operators' group kubeadm:cluster-admins to cluster-admin among the bootstrap add-ons (delete the binding to revoke)", () => {
+    expect(scripts).toHaveLength(1);
+    const bindings = (c[BOOTSTRAP] as { kind: string; metadata: { name: string } }[]).filter((a) => a.metadata.name === "kubeadm:cluster-admins");
+    expect(bindings).toEqual([{
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "kubeadm:cluster-admins" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "Group", name: "kubeadm:cluster-admins", apiGroup: "rbac.authorization.k8s.io" }],
+    }]);
+  });
+
+  it("applies them with its own kubeconfig, not the add-on manager's, from a private runtime folder", () => {
+    const kubeconfigs = (c[`${UNIT}.environment`] as Record<string, string>[]).map((e) => e.KUBECONFIG).filter(Boolean);
+    // The add-on manager keeps its own (the delivered addon-manager certificate); the bootstrap uses the minted one.
+    expect(kubeconfigs.sort()).toEqual([expect.stringMatching(/-k8s-addon-bootstrap-kubeconfig$/), expect.stringMatching(/-kube-addon-manager-kubeconfig$/)]);
+    const configs = (c[`${UNIT}.serviceConfig`] as Record<string, unknown>[]).filter((x) => x.RuntimeDirectory === "k8s-addon-bootstrap");
+    expect(configs).toEqual([expect.objectContaining({ User: "kubernetes", RuntimeDirectoryMode: "0700" })]);
+  });
+
+  const openssl = spawnSync("openssl", ["version"]).status === 0 ? it : it.skip;
+  openssl("signs itself a one-day system:masters client certificate with the cluster CA (the script run with real openssl)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "addon-bootstrap-"));
+    try {
+      const sh = (command: string) => spawnSync("sh", ["-ec", command], { cwd: dir, encoding: "utf8" });
+      const ca = sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -subj /CN=kubernetes -days 10 2>/dev/null");
+      expect(ca.status).toBe(0);
+      // The script up to the apply loop, then one mint, with this folder for the runtime folder and the delivered CA.
+      const mint = `${script.slice(0, script.indexOf("until mint"))}\nmint\n`
+        .split("/run/k8s-addon-bootstrap")
+        .join(dir)
+        .split("/var/lib/kubernetes/pki/ca.crt")
+        .join(path.join(dir, "ca.crt"))
+        .split("/var/lib/kubernetes/pki/ca.key")
+        .join(path.join(dir, "ca.key"));
+      const run = sh(mint);
+      expect([run.status, run.stderr]).toEqual([0, expect.any(String)]);
+      expect(readdirSync(dir).sort()).toEqual(["ca.crt", "ca.key", "client.crt", "client.key"]);
+      const show = sh("openssl x509 -in client.crt -noout -subject -issuer -ext extendedKeyUsage,basicConstraints -dates -nameopt RFC2253").stdout;
+      expect(show).toMatch(/^subject=CN=system:k8s-nixos:addon-bootstrap,O=system:masters$/m);
+      expect(show).toMatch(/^issuer=CN=kubernetes$/m);
+      expect(show).toMatch(/TLS Web Client Authentication/);
+      expect(show).not.toMatch(/TLS Web Server Authentication/);
+      expect(show).toMatch(/CA:FALSE/);
+      const [notBefore, notAfter] = ["notBefore", "notAfter"].map((k) => Date.parse(new RegExp(`^${k}=(.+)$`, "m").exec(show)![1]));
+      expect(notAfter - notBefore).toBe(24 * 3600 * 1000);
+      expect(sh("openssl verify -CAfile ca.crt client.crt").stdout.trim()).toBe("client.crt: OK");
+      expect(sh("stat -c %a client.key").stdout.trim()).toBe("600");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("k8s-ssh-host-key: installs the handed-over SSH host key (its script run for real)", () => {
+  const scriptOf = (plan: ClusterPlan): string => {
+    const host = plan.hosts.find((h) => h.runsKubelet)!;
+    const scripts = (hostWalk(plan, host, ["systemd.services.<name>.script"]).collected["systemd.services.<name>.script"] as string[]).filter((s) =>
+      s.includes("k8s-ssh-host-key:"),
+    );
+    expect(scripts).toHaveLength(1);
+    return scripts[0];
+  };
+  const gcp = PLANS.find((p) => p.target === "gcp")!;
+  const libvirt = PLANS[0];
+  let dir: string;
+  let server: import("node:http").Server;
+  let port = 0;
+  /** What the stand-in metadata server answers for the host key attribute: a body, or 404 when undefined. */
+  let served: string | undefined;
+  beforeAll(async () => {
+    const http = await import("node:http");
+    server = http.createServer((req, res) => {
+      const ok = req.headers["metadata-flavor"] === "Google" && req.url === "/computeMetadata/v1/instance/attributes/k8s-ssh-host-ed25519-key";
+      if (ok && served !== undefined) res.end(served);
+      else res.writeHead(404).end("not found");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as import("node:net").AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "host-key-unit-"));
+    writeFileSync(path.join(dir, "systemctl"), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.calls\n`, { mode: 0o755 });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs the unit's script with the key path in `dir`, the metadata server on loopback and a stand-in systemctl. */
+  function run(plan: ClusterPlan) {
+    const script = scriptOf(plan)
+      .split("/etc/ssh/ssh_host_ed25519_key")
+      .join(path.join(dir, "ssh_host_ed25519_key"))
+      .split("http://169.254.169.254/")
+      .join(`http://127.0.0.1:${port}/`)
+      .replace("--retry 12 --retry-delay 5", "--retry 1 --retry-delay 1")
+      .replace("for attempt in 1 2 3 4 5 6 7 8 9 10; do", "for attempt in 1; do");
+    // Asynchronous: the stand-in metadata server answers from this process's event loop.
+    const env = { ...process.env, PATH: `${dir}:${process.env.PATH ?? ""}`, http_proxy: "", HTTP_PROXY: "", all_proxy: "", ALL_PROXY: "" };
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("sh", ["-ec", script], { env });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+  const key = (name: string) => {
+    spawnSync("ssh-keygen", ["-q", "-t", name.startsWith("ecdsa") ? "ecdsa" : "ed25519", "-N", "", "-C", "", "-f", path.join(dir, name)]);
+    return readFileSync(path.join(dir, name), "utf8");
+  };
+  const installed = () => readFileSync(path.join(dir, "ssh_host_ed25519_key"), "utf8");
+  const restarts = () => (existsSync(path.join(dir, "systemctl.calls")) ? readFileSync(path.join(dir, "systemctl.calls"), "utf8") : "");
+  const fileMode = (name: string) => (statSync(path.join(dir, name)).mode & 0o777).toString(8);
+  const tools = spawnSync("sh", ["-c", "command -v ssh-keygen && command -v curl"]).status === 0 ? it : it.skip;
+
+  tools("GCP: installs the key from the metadata server 0600 with its public half, restarts sshd without waiting, and does nothing the second time", async () => {
+    served = key("terraform-key");
+    writeFileSync(path.join(dir, "ssh_host_ed25519_key"), key("own-key"), { mode: 0o600 });
+    const first = await run(gcp);
+    expect([first.status, first.stderr]).toEqual([0, ""]);
+    expect(first.stdout).toMatch(/^k8s-ssh-host-key: installed .*ssh_host_ed25519_key \(256 SHA256:\S+ .*\(ED25519\)\)$/m);
+    expect(installed()).toBe(served);
+    expect([fileMode("ssh_host_ed25519_key"), fileMode("ssh_host_ed25519_key.pub")]).toEqual(["600", "644"]);
+    const publicKey = (name: string) => readFileSync(path.join(dir, name), "utf8").trim().split(/\s+/).slice(0, 2);
+    expect(publicKey("ssh_host_ed25519_key.pub")).toEqual(publicKey("terraform-key.pub"));
+    expect(restarts()).toBe("--no-block try-restart sshd.service\n");
+    const second = await run(gcp);
+    expect(second.status).toBe(0);
+    expect(restarts()).toBe("--no-block try-restart sshd.service\n");
+    expect(readdirSync(dir).filter((n) => n.startsWith("ssh_host_ed25519_key")).sort()).toEqual(["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]);
+  });
+
+  tools("GCP: keeps the host's key when the metadata has none, and refuses a key that is not Ed25519", async () => {
+    const own = key("own-key");
+    writeFileSync(path.join(dir, "ssh_host_ed25519_key"), own, { mode: 0o600 });
+    served = undefined;
+    const none = await run(gcp);
+    expect([none.status, none.stderr]).toEqual([0, expect.stringContaining("no host key in the instance metadata (k8s-ssh-host-ed25519-key); keeping")]);
+    served = key("ecdsa-key");
+    const wrongType = await run(gcp);
+    expect(wrongType.status).toBe(1);
+    expect(wrongType.stderr).toContain("the handed-over key is not an Ed25519 key");
+    served = "garbage\n";
+    expect((await run(gcp)).status).not.toBe(0);
+    expect(installed()).toBe(own);
+    expect(restarts()).toBe("");
+  });
+
+  tools("libvirt: keeps the host's key when no config disk is attached", async () => {
+    const own = key("own-key");
+    writeFileSync(path.join(dir, "ssh_host_ed25519_key"), own, { mode: 0o600 });
+    const r = await run(libvirt);
+    expect([r.status, r.stderr]).toEqual([0, expect.stringContaining("no config disk labelled cidata; keeping")]);
+    expect(installed()).toBe(own);
+  });
+});
+
+describe("sshd on every host and image (access.nix)", () => {
+  const SETTINGS = ["services.openssh.hostKeys", "services.openssh.settings.AllowAgentForwarding", "users.users.<name>.homeMode"];
+  it.each(PLANS.map((p) => [p.cluster, p] as const))("%s: offers only the handed-over Ed25519 host key and refuses agent forwarding", (_name, plan) => {
+    for (const result of [...plan.hosts.map((h) => hostWalk(plan, h, SETTINGS)), imageWalk(plan, SETTINGS)]) {
+      expect(result.collected["services.openssh.hostKeys"]).toEqual([[{ type: "ed25519", path: "/etc/ssh/ssh_host_ed25519_key" }]]);
+      expect(result.collected["services.openssh.settings.AllowAgentForwarding"]).toEqual([false]);
+    }
+  });
+
+  it("gives a non-root ssh.user a 0700 home (the delivery's first script is uploaded there)", () => {
+    const plan = PLANS[0];
+    const host = plan.hosts[0];
+    const otherUser = (file: string) => `let h = import ${file}; in h // { ssh = h.ssh // { user = "ops"; }; }`;
+    expect(hostWalk(plan, host, SETTINGS, otherUser).collected["users.users.<name>.homeMode"]).toEqual(["700"]);
+  });
 });

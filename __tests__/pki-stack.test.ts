@@ -22,6 +22,9 @@ function refName(expression: unknown, type: string, attribute: string): string {
   return match[1];
 }
 
+/** A bastion's host key as a description gives it. */
+const BASTION_KEY = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg= bastion";
+
 const REMOTE_STATE = (stack: string) => new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${stack}\\.outputs\\.[^}]+\\}$`);
 
 interface CertView {
@@ -148,7 +151,8 @@ const KUBEADM: Record<string, (p: ClusterPlan, host: HostPlan, ex: Example) => E
   frontProxyClientCert: () => ({ issuer: "front-proxy-ca", cn: "front-proxy-client", ...NO_SANS, uses: CLIENT, ...LEAF }),
   controllerManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-controller-manager", ...NO_SANS, uses: CLIENT, ...LEAF }),
   schedulerCert: () => ({ issuer: "kubernetes", cn: "system:kube-scheduler", ...NO_SANS, uses: CLIENT, ...LEAF }),
-  addonManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-addon-manager", o: "system:masters", ...NO_SANS, uses: CLIENT, ...LEAF }),
+  // No group: nixpkgs' add-on manager RBAC names the user (kube-system Role, cluster-lister); not system:masters.
+  addonManagerCert: () => ({ issuer: "kubernetes", cn: "system:kube-addon-manager", ...NO_SANS, uses: CLIENT, ...LEAF }),
   // Not a kubeadm certificate: kubeadm marks control-plane nodes with admin.conf; here a dedicated identity whose
   // RBAC (nixos/modules/node-roles.nix) may only get, list and patch nodes.
   nodeLabelerCert: () => ({ issuer: "kubernetes", cn: "k8s-nixos:node-labeler", ...NO_SANS, uses: CLIENT, ...LEAF }),
@@ -167,7 +171,7 @@ const KUBEADM: Record<string, (p: ClusterPlan, host: HostPlan, ex: Example) => E
     issuer: "etcd-ca",
     cn: h.name,
     dns: sorted([h.name, `${h.name}.${p.hostDomain}`, "localhost"]),
-    ip: sorted([h.address, "127.0.0.1"]),
+    ip: sorted([h.address, "127.0.0.1", "::1"]),
     uses: SERVER_CLIENT,
     ...LEAF,
   }),
@@ -175,7 +179,7 @@ const KUBEADM: Record<string, (p: ClusterPlan, host: HostPlan, ex: Example) => E
     issuer: "etcd-ca",
     cn: h.name,
     dns: sorted([h.name, `${h.name}.${p.hostDomain}`, "localhost"]),
-    ip: sorted([h.address, "127.0.0.1"]),
+    ip: sorted([h.address, "127.0.0.1", "::1"]),
     uses: SERVER_CLIENT,
     ...LEAF,
   }),
@@ -247,13 +251,14 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
     expect(pairs).toBeGreaterThan(20);
   });
 
-  it("issues no certificate beyond those delivered and the admin's", () => {
+  it("issues no certificate beyond those delivered, the admin's and the break-glass one", () => {
     const reached = new Set<string>();
     for (const host of p.hosts.filter((h) => !h.roles.includes("load-balancer"))) {
       for (const [, content] of certFilesOf(host)) if (content.includes("tls_locally_signed_cert.")) reached.add(refName(content, "tls_locally_signed_cert", "cert_pem"));
     }
-    const kubeconfig = Object.values(resources(synth.json, "local_sensitive_file"))[0].content as string;
-    reached.add(refName(/client-certificate-data: "([^"]+)"/.exec(kubeconfig)![1], "tls_locally_signed_cert", "cert_pem"));
+    for (const kubeconfig of Object.values(resources(synth.json, "local_sensitive_file"))) {
+      reached.add(refName(/client-certificate-data: "([^"]+)"/.exec(kubeconfig.content as string)![1], "tls_locally_signed_cert", "cert_pem"));
+    }
     expect(sorted([...reached])).toEqual(sorted(Object.keys(resources(synth.json, "tls_locally_signed_cert"))));
     const kubelets = p.hosts.filter((h) => h.runsKubelet).length;
     const etcdMembers = p.hosts.filter((h) => h.runsEtcd).length;
@@ -287,10 +292,23 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
     for (const h of p.hosts.filter((x) => !x.runsControlPlane && !x.runsLoadBalancer)) expect(deliveredFiles(synth.json, h.name).encryptionConfig).toBeUndefined();
   });
 
-  it("connects to each host over SSH with the agent, as the description's user, at the compute target's address", () => {
+  it("connects to each host over SSH with the agent, as the description's user, at the compute target's address, verifying its host key", () => {
     for (const h of p.hosts.filter((x) => !x.runsLoadBalancer)) {
       const c = delivery(synth.json, h.name).connection;
       expect(c).toMatchObject({ type: "ssh", user: "root", agent: "true", timeout: "10m" });
+      // The public key the compute stack made for this very host (its output, read through remote state).
+      expect(c.host_key).toMatch(
+        new RegExp(`^\\$\\{trimspace\\(data\\.terraform_remote_state\\.cross-stack-reference-input-compute\\.outputs\\.[^}]*host-keys_ssh-host-key-${h.name}_[0-9A-F]{8}public_key_openssh\\)\\}$`),
+      );
+      expect(c).not.toHaveProperty("bastion_host");
+      // Scripts go below the login user's home, never to /tmp: the first one straight into it, the others into the
+      // 0700 directory it creates; each provisioner that sets its own connection verifies the same host key.
+      expect(c.script_path).toBe("./.cache/k8s-pki/terraform_%RAND%.sh");
+      const provisioners = delivery(synth.json, h.name).provisioner as Json[];
+      const first = provisioners[0]["remote-exec"];
+      expect(first.connection).toEqual({ ...c, script_path: "./.k8s-pki-prepare-%RAND%.sh" });
+      expect(first.inline).toEqual(expect.arrayContaining(["rm -f ./.k8s-pki-prepare-*.sh", "(umask 077 && mkdir -p .cache/k8s-pki)", "chmod 0700 .cache/k8s-pki"]));
+      for (const later of provisioners.slice(1)) expect(Object.values(later)[0].connection).toBeUndefined();
       if (p.target === "gcp") expect(c.host).toMatch(REMOTE_STATE("compute"));
       else expect(c.host).toBe(h.address);
     }
@@ -335,21 +353,42 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
     }
   });
 
-  it("writes the admin kubeconfig locally: 0600, relative path under the git-ignored secrets/, operators' API URL", () => {
-    const files = Object.values(resources(synth.json, "local_sensitive_file"));
+  /** The operator kubeconfig written to secrets/<cluster>/<name>, and the certificate it carries. */
+  const kubeconfigFile = (name: string) => {
+    const files = Object.values(resources(synth.json, "local_sensitive_file")).filter((f) => f.filename === `../../../secrets/${p.cluster}/${name}`);
     expect(files).toHaveLength(1);
-    const f = files[0];
-    expect(f).toMatchObject({ filename: `../../../secrets/${p.cluster}/admin.kubeconfig`, file_permission: "0600", directory_permission: "0700" });
-    const kubeconfig = parse(f.content as string);
+    const kubeconfig = parse(files[0].content as string);
+    const user = kubeconfig.users[0].user;
+    const cert = certView(synth.json, `\${tls_locally_signed_cert.${refName(user["client-certificate-data"], "tls_locally_signed_cert", "cert_pem")}.cert_pem}`);
+    expect(refName(user["client-key-data"], "tls_private_key", "private_key_pem")).toBe(cert.keyName);
+    return { file: files[0], kubeconfig, cert };
+  };
+
+  it("writes exactly two operator kubeconfigs locally, 0600 in a 0700 directory under the git-ignored secrets/", () => {
+    const files = Object.values(resources(synth.json, "local_sensitive_file"));
+    expect(sorted(files.map((f) => f.filename))).toEqual([`../../../secrets/${p.cluster}/admin.kubeconfig`, `../../../secrets/${p.cluster}/break-glass.kubeconfig`]);
+    for (const f of files) expect(f).toMatchObject({ file_permission: "0600", directory_permission: "0700" });
+  });
+
+  it("gives the admin kubeconfig a revocable identity: group kubeadm:cluster-admins (RBAC), not system:masters, renewed early", () => {
+    const { kubeconfig, cert } = kubeconfigFile("admin.kubeconfig");
     const server = kubeconfig.clusters[0].cluster.server as string;
     if (ex.externalApiToken) expect(server).toMatch(/^https:\/\/\$\{data\.terraform_remote_state\.cross-stack-reference-input-network\.outputs\.[^}]+\}:6443$/);
     else expect(server).toBe(`https://${ex.api}:6443`);
-    const user = kubeconfig.users[0].user;
-    const admin = certView(synth.json, `\${tls_locally_signed_cert.${refName(user["client-certificate-data"], "tls_locally_signed_cert", "cert_pem")}.cert_pem}`);
-    expect(admin).toMatchObject({ issuer: "kubernetes", cn: "kubernetes-super-admin", o: "system:masters", uses: CLIENT, dns: [], ip: [] });
-    expect(refName(user["client-key-data"], "tls_private_key", "private_key_pem")).toBe(admin.keyName);
+    expect(cert).toMatchObject({ issuer: "kubernetes", cn: "kubernetes-admin", o: "kubeadm:cluster-admins", uses: CLIENT, dns: [], ip: [], earlyRenewal: 720 });
     expect(certView(synth.json, `\${tls_self_signed_cert.${refName(kubeconfig.clusters[0].cluster["certificate-authority-data"], "tls_self_signed_cert", "cert_pem")}.cert_pem}`).cn).toBe("kubernetes");
     expect(kubeconfig["current-context"]).toBe(`admin@${p.cluster}`);
+  });
+
+  it("keeps the system:masters identity in its own break-glass kubeconfig, never renewed early", () => {
+    const { kubeconfig, cert } = kubeconfigFile("break-glass.kubeconfig");
+    expect(cert).toMatchObject({ issuer: "kubernetes", cn: "kubernetes-super-admin", o: "system:masters", uses: CLIENT, dns: [], ip: [], earlyRenewal: 0 });
+    expect(kubeconfig["current-context"]).toBe(`break-glass@${p.cluster}`);
+    expect(kubeconfig.clusters[0].cluster.server).toBe(kubeconfigFile("admin.kubeconfig").kubeconfig.clusters[0].cluster.server);
+    // No other certificate is in system:masters.
+    const masters = Object.keys(resources(synth.json, "tls_cert_request")).filter((id) => resources(synth.json, "tls_cert_request")[id].subject[0].organization === "system:masters");
+    expect(masters).toHaveLength(1);
+    expect(masters[0]).toMatch(/^pki_break-glass_request_/);
   });
 
   it("outputs the CA certificates and the kubeconfig path under stable names, and no secret", () => {
@@ -359,6 +398,7 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
     expect(certView(synth.json, outputs.front_proxy_ca_certificate.value).cn).toBe("front-proxy-ca");
     expect(outputs.service_account_public_key.value).toMatch(/^\$\{tls_private_key\.[^.]+\.public_key_pem\}$/);
     expect(outputs.admin_kubeconfig_path.value).toBe(`secrets/${p.cluster}/admin.kubeconfig`);
+    expect(outputs.break_glass_kubeconfig_path.value).toBe(`secrets/${p.cluster}/break-glass.kubeconfig`);
     for (const [name, o] of Object.entries(outputs)) {
       if (JSON.stringify(o.value).match(/private_key_pem|random_bytes|local_sensitive_file/)) expect([name, o.sensitive]).toEqual([name, true]);
     }
@@ -428,7 +468,9 @@ describe("pki stack: description settings", () => {
     );
     const json = synthPki(p).json;
     for (const c of Object.values(resources(json, "tls_self_signed_cert"))) expect([c.validity_period_hours, c.early_renewal_hours]).toEqual([43800, undefined]);
-    for (const c of Object.values(resources(json, "tls_locally_signed_cert"))) expect([c.validity_period_hours, c.early_renewal_hours]).toEqual([2160, 240]);
+    for (const [id, c] of Object.entries(resources(json, "tls_locally_signed_cert"))) {
+      expect([id, c.validity_period_hours, c.early_renewal_hours]).toEqual([id, 2160, id.startsWith("pki_break-glass_") ? 0 : 240]);
+    }
     expect(certView(json, deliveredFiles(json, "cp-1").apiServerCert).dns).toContain("api.example.com");
   });
 
@@ -449,7 +491,7 @@ describe("pki stack: description settings", () => {
     const withBastion = planFromObject(
       changed("clusters/gcp.yaml", (d) => {
         d.gcp.publicAddresses = false;
-        d.ssh.bastion = { host: "bastion.example.net", user: "jump", port: 2222 };
+        d.ssh.bastion = { host: "bastion.example.net", user: "jump", port: 2222, hostKey: BASTION_KEY };
       }),
       "clusters/gcp.yaml",
     );
@@ -462,20 +504,27 @@ describe("pki stack: description settings", () => {
         bastion_host: "bastion.example.net",
         bastion_user: "jump",
         bastion_port: 2222,
+        bastion_host_key: BASTION_KEY,
       });
     }
-    const hostOnly = planFromObject(changed("clusters/local.yaml", (d) => (d.ssh.bastion = { host: "192.0.2.10" })), "clusters/local.yaml");
+    // Only Terraform 1.16+ checks the bastion against bastion_host_key (earlier ones use host_key for it).
+    expect(json.terraform.required_version).toBe(">= 1.16.0");
+    expect(synthPki(plan("clusters/gcp.yaml")).json.terraform.required_version).toBe(">= 1.5.0");
+    const hostOnly = planFromObject(changed("clusters/local.yaml", (d) => (d.ssh.bastion = { host: "192.0.2.10", hostKey: BASTION_KEY })), "clusters/local.yaml");
     const c = delivery(synthPki(hostOnly).json, "worker-1").connection;
     // Terraform then logs in to the bastion as ssh.user on port 22.
-    expect(c).toMatchObject({ host: "10.240.0.50", bastion_host: "192.0.2.10" });
+    expect(c).toMatchObject({ host: "10.240.0.50", bastion_host: "192.0.2.10", bastion_host_key: BASTION_KEY });
     expect(c).not.toHaveProperty("bastion_user");
     expect(c).not.toHaveProperty("bastion_port");
   });
 
   it("accepts a bastion given by address or DNS name, and rejects anything else", () => {
     const withBastion = (bastion: unknown) => problemsOf(changed("clusters/local.yaml", (d) => (d.ssh.bastion = bastion)));
-    expect(withBastion({ host: "192.0.2.10" })).toBe("");
-    expect(withBastion({ host: "virt-1.example.net", user: "ops", port: 2222 })).toBe("");
+    expect(withBastion({ host: "192.0.2.10", hostKey: BASTION_KEY })).toBe("");
+    expect(withBastion({ host: "virt-1.example.net", user: "ops", port: 2222, hostKey: BASTION_KEY })).toBe("");
+    // The bastion's host key is required, and must be a host key line.
+    expect(withBastion({ host: "192.0.2.10" })).toMatch(/ssh\.bastion\.hostKey.*is required: the bastion's SSH host key.*docs\/pki\.md#host-keys/s);
+    expect(withBastion({ host: "192.0.2.10", hostKey: "AAAAC3NzaC1lZDI1NTE5" })).toMatch(/ssh\.bastion\.hostKey.*OpenSSH host public key line/s);
     expect(withBastion({ host: "ops@virt-1.example.net" })).toMatch(/ssh\.bastion\.host.*IPv4 address or a DNS name/s);
     expect(withBastion({ host: "virt-1", port: 70000 })).toMatch(/ssh\.bastion\.port/);
     expect(withBastion({ host: "virt-1", proxyCommand: "gcloud ..." })).toMatch(/proxyCommand/);

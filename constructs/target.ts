@@ -44,12 +44,21 @@ export interface TargetCompute {
 }
 
 /**
+ * The hosts' SSH host private keys, made by the compute stack (constructs/ssh/host-keys.ts). A target hands each to
+ * its machine before first boot over an authenticated channel; the NixOS side installs it.
+ */
+export interface SshHostKeySource {
+  /** The private key in OpenSSH format (a sensitive token). */
+  privateKeyOpenssh(host: string): string;
+}
+
+/**
  * A target. `N` is what its network construct exposes to its compute construct (e.g. the libvirt network id,
  * the GCP subnetwork); values crossing stacks are tokens, which cdktf turns into outputs and remote state.
  */
 export interface Target<N extends TargetNetwork = TargetNetwork> {
   /** Adds the target's provider and network resources to the network stack. */
   createNetwork(scope: Construct, plan: ClusterPlan): N;
-  /** Adds the target's provider, images, disks and machines to the compute stack. */
-  createCompute(scope: Construct, plan: ClusterPlan, network: N): TargetCompute;
+  /** Adds the target's provider, images, disks and machines to the compute stack; each machine gets its host key. */
+  createCompute(scope: Construct, plan: ClusterPlan, network: N, hostKeys: SshHostKeySource): TargetCompute;
 }

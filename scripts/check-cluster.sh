@@ -66,7 +66,11 @@ etcdctl_command=$(jq -r --arg sudo "$sudo" '
    "--key=" + .pki.files.etcdHealthcheckClientKey,
    "endpoint", "health", "--cluster"] | map(select(. != "")) | join(" ")' <<<"$etcd_host")
 members=$(jq -r "map(select(.host.runsEtcd)) | length" <<<"$hosts_json")
-if ! health=$(ssh -o BatchMode=yes -o ConnectTimeout=10 "$user@$address" "$etcdctl_command" 2>&1); then
+# The host keys the compute stack made (secrets/<cluster>/known_hosts), when it wrote them: a host answering with
+# another key stops the check ("REMOTE HOST IDENTIFICATION HAS CHANGED").
+known_hosts=()
+[ ! -f "secrets/$cluster/known_hosts" ] || known_hosts=(-o "UserKnownHostsFile=secrets/$cluster/known_hosts" -o StrictHostKeyChecking=yes)
+if ! health=$(ssh -o BatchMode=yes -o ConnectTimeout=10 "${known_hosts[@]}" "$user@$address" "$etcdctl_command" 2>&1); then
   echo "$health" >&2
   fail "etcd is not healthy (etcdctl on $name, $address)"
 fi

@@ -14,6 +14,14 @@ export { DEFAULT_GCS_PREFIX, gcsStatePrefix, LOCAL_STATE_DIR, localStatePath } f
  */
 export const REQUIRED_TERRAFORM_VERSION = ">= 1.5.0";
 
+/**
+ * Oldest Terraform whose SSH client checks a bastion against `bastion_host_key`: every release before 1.16.0 (and
+ * OpenTofu as of 1.11) checks the bastion against the target's `host_key` instead (hashicorp/terraform#38318), so a
+ * delivery through a bastion can never pass both checks there. The pki stack requires it when the description has
+ * a bastion; OpenTofu, numbered 1.11, then refuses the stack at init instead of connecting.
+ */
+export const REQUIRED_TERRAFORM_VERSION_WITH_BASTION = ">= 1.16.0";
+
 export abstract class ClusterStack extends TerraformStack {
   constructor(
     scope: Construct,

@@ -15,7 +15,7 @@ import { ClusterPki } from "../constructs/pki/cluster-pki";
 import { HostDelivery } from "../constructs/pki/host-delivery";
 import { RotationChecks } from "../constructs/pki/rotation-checks";
 import { ROTATABLE_AUTHORITIES } from "../src/pki/rotation";
-import { ClusterStack } from "./cluster-stack";
+import { ClusterStack, REQUIRED_TERRAFORM_VERSION_WITH_BASTION } from "./cluster-stack";
 import type { ComputeStack } from "./compute";
 import type { NetworkStack } from "./network";
 
@@ -25,6 +25,11 @@ export const SECRETS_DIR = "secrets";
 /** The admin kubeconfig, relative to the repository root. */
 export function adminKubeconfigRepoPath(cluster: string): string {
   return `${SECRETS_DIR}/${cluster}/admin.kubeconfig`;
+}
+
+/** The break-glass (system:masters) kubeconfig, relative to the repository root. */
+export function breakGlassKubeconfigRepoPath(cluster: string): string {
+  return `${SECRETS_DIR}/${cluster}/break-glass.kubeconfig`;
 }
 
 /** The same path as terraform sees it from cdktf.out/stacks/<id> (relative: no machine path). */
@@ -37,6 +42,7 @@ export class PkiStack extends ClusterStack {
   /** By host name; hosts without files (load balancers) have none. */
   readonly deliveries: ReadonlyMap<string, HostDelivery>;
   readonly adminKubeconfig: AdminKubeconfig;
+  readonly breakGlassKubeconfig: AdminKubeconfig;
 
   constructor(scope: Construct, id: string, plan: ClusterPlan, network: NetworkStack, compute: ComputeStack) {
     super(scope, id, plan);
@@ -44,6 +50,8 @@ export class PkiStack extends ClusterStack {
     new TlsProvider(this, "tls");
     new RandomProvider(this, "random");
     new LocalProvider(this, "local");
+    // The deliveries verify the bastion's key: only Terraform releases that check it against bastion_host_key can.
+    if (plan.ssh.bastion) this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION_WITH_BASTION);
 
     this.pki = new ClusterPki(this, "pki", { plan, apiAddresses: network.network.apiAddresses });
 
@@ -62,6 +70,7 @@ export class PkiStack extends ClusterStack {
       const delivery = new HostDelivery(this, `delivery-${host.name}`, {
         host: host.name,
         sshAddress: endpoint.sshAddress,
+        hostKey: compute.hostKeys.publicKeyOpenssh(host.name),
         sshUser: plan.ssh.user,
         ...(plan.ssh.bastion ? { bastion: plan.ssh.bastion } : {}),
         machineId: endpoint.machineId,
@@ -92,6 +101,15 @@ export class PkiStack extends ClusterStack {
       client: this.pki.certificate("admin"),
       filename: adminKubeconfigStackPath(plan.cluster),
     });
+    // A separate file, so the everyday kubeconfig never carries system:masters.
+    this.breakGlassKubeconfig = new AdminKubeconfig(this, "break-glass-kubeconfig", {
+      cluster: plan.cluster,
+      server: network.network.operatorApiUrl,
+      caCertificatesPem: this.pki.authorities.kubernetes.trustBundlePem,
+      client: this.pki.certificate("break-glass"),
+      filename: fromStackDir(breakGlassKubeconfigRepoPath(plan.cluster)),
+      user: "break-glass",
+    });
 
     const ca = this.pki.authorities;
     this.output("kubernetes_ca_certificate", ca.kubernetes.trustBundlePem, { description: "Kubernetes cluster CA certificates trusted now (PEM; old and new during a rotation)" });
@@ -108,7 +126,10 @@ export class PkiStack extends ClusterStack {
       { description: "When the CA that signs now expires (RFC 3339), per CA: rotate well before (docs/pki.md#when-to-rotate)" },
     );
     this.output("admin_kubeconfig_path", adminKubeconfigRepoPath(plan.cluster), {
-      description: "Admin kubeconfig (break-glass, O=system:masters), relative to the repository root",
+      description: "Admin kubeconfig (O=kubeadm:cluster-admins, revocable through RBAC), relative to the repository root",
+    });
+    this.output("break_glass_kubeconfig_path", breakGlassKubeconfigRepoPath(plan.cluster), {
+      description: "Break-glass kubeconfig (O=system:masters, not renewed early), relative to the repository root",
     });
     this.output("delivered_hosts", [...deliveries.keys()], { description: "Hosts that receive a PKI bundle" });
   }

@@ -51,8 +51,10 @@ let
     bash = stub "bash";
     coreutils = stub "coreutils";
     curl = stub "curl";
+    diffutils = stub "diffutils";
     etcd = stub "etcd";
     gnugrep = stub "gnugrep";
+    openssh = stub "openssh";
     openssl = stub "openssl";
     jq = stub "jq";
     kubectl = stub "kubectl";
@@ -81,6 +83,7 @@ let
     mkDefault = mkOverride 1000;
     mkForce = mkOverride 50;
     concatStringsSep = builtins.concatStringsSep;
+    escapeShellArg = arg: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg) + "'";
     hasSuffix =
       suffix: text:
       let

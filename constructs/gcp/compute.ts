@@ -2,7 +2,7 @@
 import { Construct } from "constructs";
 import type { ClusterPlan, HostPlan } from "../../src/cluster/plan-types";
 import type { GcpSettings } from "../../src/cluster/schema";
-import type { HostEndpoint } from "../target";
+import type { HostEndpoint, SshHostKeySource } from "../target";
 import { GcpEtcdBackupWriter } from "./etcd-backup-writer";
 import { GcpImage } from "./image";
 import { GcpHostInstance } from "./instance";
@@ -23,6 +23,8 @@ export interface GcpClusterComputeProps {
   readonly network: GcpComputeNetworkInputs;
   /** @default "https-readyz" (see GcpApiLoadBalancersProps.healthCheck) */
   readonly apiHealthCheck?: ApiHealthCheck;
+  /** Each host's SSH host key, handed over in its instance metadata; default none. */
+  readonly hostKeys?: SshHostKeySource;
 }
 
 export class GcpClusterCompute extends Construct {
@@ -64,6 +66,7 @@ export class GcpClusterCompute extends Construct {
         serviceAccountEmail: this.serviceAccount.email,
         scopes: this.serviceAccount.scopes,
         publicAddress: gcp.publicAddresses,
+        ...(props.hostKeys ? { sshHostPrivateKey: props.hostKeys.privateKeyOpenssh(host.name) } : {}),
       });
     }
     this.instances = instances;

@@ -5,7 +5,7 @@
  */
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../../src/cluster/plan-types";
-import type { Target, TargetCompute, TargetNetwork } from "../target";
+import type { SshHostKeySource, Target, TargetCompute, TargetNetwork } from "../target";
 import { GcpApiAddresses } from "./api-addresses";
 import { GcpClusterCompute, requireGcp, type GcpComputeNetworkInputs } from "./compute";
 import { GcpFirewall } from "./firewall";
@@ -59,9 +59,9 @@ export const gcpTarget: Target<GcpNetworkOutputs> = {
     };
   },
 
-  createCompute(scope: Construct, plan: ClusterPlan, network: GcpNetworkOutputs): TargetCompute {
+  createCompute(scope: Construct, plan: ClusterPlan, network: GcpNetworkOutputs, hostKeys: SshHostKeySource): TargetCompute {
     addGoogleProvider(scope, plan.cluster, requireGcp(plan));
-    const compute = new GcpClusterCompute(scope, "cluster", { plan, network });
+    const compute = new GcpClusterCompute(scope, "cluster", { plan, network, hostKeys });
     return { hosts: compute.hosts, ...(compute.etcdBackupWriterKey !== undefined ? { etcdBackupWriterKey: compute.etcdBackupWriterKey } : {}) };
   },
 };

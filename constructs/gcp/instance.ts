@@ -5,6 +5,7 @@ import { Construct } from "constructs";
 import type { HostPlan } from "../../src/cluster/plan-types";
 import type { GcpSettings } from "../../src/cluster/schema";
 import { ETCD_DATA_DISK_NAME } from "../../src/cluster/etcd-data-disk";
+import { GCE_HOST_KEY_METADATA_KEY } from "../../src/ssh/host-key-channel";
 import { gceName } from "../../src/gcp/names";
 
 /**
@@ -45,6 +46,11 @@ export interface GcpHostInstanceProps {
   readonly scopes: readonly string[];
   /** Give the host an ephemeral public address. */
   readonly publicAddress: boolean;
+  /**
+   * The host's SSH host private key (OpenSSH format, a sensitive token), put into the instance metadata under
+   * GCE_HOST_KEY_METADATA_KEY, where the guest reads it from the metadata server; default none.
+   */
+  readonly sshHostPrivateKey?: string;
 }
 
 export class GcpHostInstance extends Construct {
@@ -101,7 +107,11 @@ export class GcpHostInstance extends Construct {
           ...(props.publicAddress ? { accessConfig: [{ networkTier: "PREMIUM" }] } : {}),
         },
       ],
-      metadata: { ...INSTANCE_METADATA },
+      // Metadata changes update an instance in place: adding the host key to a running cluster replaces nothing.
+      metadata: {
+        ...INSTANCE_METADATA,
+        ...(props.sshHostPrivateKey !== undefined ? { [GCE_HOST_KEY_METADATA_KEY]: props.sshHostPrivateKey } : {}),
+      },
       serviceAccount: { email: props.serviceAccountEmail, scopes: [...props.scopes] },
       // NixOS' boot chain is not signed for Secure Boot; the vTPM and integrity monitoring still measure the boot.
       shieldedInstanceConfig: { enableSecureBoot: false, enableVtpm: true, enableIntegrityMonitoring: true },

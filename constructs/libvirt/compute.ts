@@ -4,6 +4,7 @@
  */
 import { DataResource, type TerraformResource } from "cdktf";
 import { Construct } from "constructs";
+import { CloudinitDisk } from "../../.gen/providers/libvirt/cloudinit-disk";
 import { Domain } from "../../.gen/providers/libvirt/domain";
 import { Pool } from "../../.gen/providers/libvirt/pool";
 import { Volume } from "../../.gen/providers/libvirt/volume";
@@ -37,7 +38,15 @@ export interface LibvirtHostSpec {
    * @default not protected
    */
   readonly guard?: Pick<MachineGuard, "preventDestroy">;
+  /**
+   * The host's SSH host private key (OpenSSH format, a sensitive token), handed to the guest on a read-only config
+   * disk labelled LIBVIRT_CONFIG_DISK.label whose LIBVIRT_CONFIG_DISK.hostKeyFile it is (src/ssh/host-key-channel.ts);
+   * default none (no config disk).
+   */
+  readonly sshHostPrivateKey?: string;
 }
+
+
 
 export type LibvirtDomainType = "kvm" | "qemu";
 
@@ -87,8 +96,8 @@ function resourceAddress(resource: TerraformResource): string {
 }
 
 /** Construct ids of a host's resources: keyed by host name, so a host's resources never move. */
-export function hostConstructIds(host: string): { readonly disk: string; readonly domain: string; readonly etcdData: string } {
-  return { disk: `disk-${host}`, domain: `domain-${host}`, etcdData: `etcd-data-${host}` };
+export function hostConstructIds(host: string): { readonly disk: string; readonly domain: string; readonly etcdData: string; readonly configDisk: string } {
+  return { disk: `disk-${host}`, domain: `domain-${host}`, etcdData: `etcd-data-${host}`, configDisk: `config-disk-${host}` };
 }
 
 /**
@@ -114,6 +123,8 @@ export class LibvirtClusterCompute extends Construct {
   readonly etcdDataVolumes: Readonly<Record<string, Volume>>;
   /** By host name. */
   readonly domains: Readonly<Record<string, Domain>>;
+  /** By host name, for hosts given an SSH host key: the config disk that carries it. */
+  readonly configDisks: Readonly<Record<string, CloudinitDisk>>;
   /** By host name: SSH goes to the planned address; the machine id is the domain's UUID (a token). */
   readonly hosts: Readonly<Record<string, HostEndpoint>>;
 
@@ -143,9 +154,24 @@ export class LibvirtClusterCompute extends Construct {
     const disks: Record<string, Volume> = {};
     const etcdDataVolumes: Record<string, Volume> = {};
     const domains: Record<string, Domain> = {};
+    const configDisks: Record<string, CloudinitDisk> = {};
     const hosts: Record<string, HostEndpoint> = {};
     for (const host of props.hosts) {
       const ids = hostConstructIds(host.name);
+      // The SSH host key on a CD-ROM in the cluster's pool, attached through the (authenticated) libvirt connection.
+      // `cloudinit` updates a domain in place (the CD is swapped; the guest sees it at its next boot), so adding it
+      // to a running cluster replaces no VM.
+      const configDisk =
+        host.sshHostPrivateKey === undefined
+          ? undefined
+          : new CloudinitDisk(this, ids.configDisk, {
+              name: `${host.machineName}-config.iso`,
+              pool: this.pool.name,
+              // The provider writes user_data as the ISO's `user-data` file (LIBVIRT_CONFIG_DISK in src/ssh/host-key-channel.ts).
+              userData: host.sshHostPrivateKey,
+              metaData: `instance-id: ${host.machineName}\nlocal-hostname: ${host.name}\n`,
+            });
+      if (configDisk) configDisks[host.name] = configDisk;
       const disk = new Volume(this, ids.disk, {
         name: `${host.machineName}.qcow2`,
         pool: this.pool.name,
@@ -173,6 +199,7 @@ export class LibvirtClusterCompute extends Construct {
         memory: host.memoryMiB,
         autostart: true,
         qemuAgent: props.qemuAgent ?? false,
+        ...(configDisk ? { cloudinit: configDisk.id } : {}),
         // Pass the host CPU through under KVM (full feature set for the guest); emulation keeps QEMU's default model.
         ...(domainType === "kvm" ? { cpu: { mode: "host-passthrough" } } : {}),
         disk: etcdData ? [{ volumeId: disk.id }, { volumeId: etcdData.id }] : [{ volumeId: disk.id }],
@@ -204,6 +231,7 @@ export class LibvirtClusterCompute extends Construct {
     this.disks = disks;
     this.etcdDataVolumes = etcdDataVolumes;
     this.domains = domains;
+    this.configDisks = configDisks;
     this.hosts = hosts;
   }
 }

@@ -5,7 +5,7 @@
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../../src/cluster/plan-types";
 import type { LibvirtSettings } from "../../src/cluster/schema";
-import type { Target, TargetCompute, TargetNetwork } from "../target";
+import type { SshHostKeySource, Target, TargetCompute, TargetNetwork } from "../target";
 import { LibvirtClusterCompute } from "./compute";
 import { LibvirtClusterNetwork } from "./network";
 import { imageSourceForStack } from "./paths";
@@ -60,7 +60,7 @@ export const libvirtTarget: Target<LibvirtNetworkOutputs> = {
     };
   },
 
-  createCompute(scope: Construct, plan: ClusterPlan, network: LibvirtNetworkOutputs): TargetCompute {
+  createCompute(scope: Construct, plan: ClusterPlan, network: LibvirtNetworkOutputs, hostKeys: SshHostKeySource): TargetCompute {
     const settings = settingsOf(plan);
     libvirtProvider(scope, settings.uri);
     const compute = new LibvirtClusterCompute(scope, LIBVIRT_CONSTRUCT_IDS.compute, {
@@ -68,7 +68,7 @@ export const libvirtTarget: Target<LibvirtNetworkOutputs> = {
       networkId: network.networkId,
       poolPath: settings.poolPath,
       baseImageSource: imageSourceForStack(settings.baseImage),
-      hosts: plan.hosts,
+      hosts: plan.hosts.map((h) => ({ ...h, sshHostPrivateKey: hostKeys.privateKeyOpenssh(h.name) })),
       domainType: settings.domainType,
     });
     return { hosts: compute.hosts };

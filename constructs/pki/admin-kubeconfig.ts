@@ -1,4 +1,4 @@
-/** The operator's admin kubeconfig, written locally by hashicorp/local as a 0600 file in a 0700 directory. */
+/** An operator kubeconfig (admin or break-glass), written locally by hashicorp/local as a 0600 file in a 0700 directory. */
 import { SensitiveFile } from "@cdktf/provider-local/lib/sensitive-file";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";

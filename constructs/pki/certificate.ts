@@ -21,7 +21,7 @@ export interface CertificateProps {
   /** server_auth and/or client_auth; digital_signature (and key_encipherment for RSA) are added. */
   readonly usages: readonly ExtendedUsage[];
   readonly validityHours: number;
-  /** Renew when an apply runs within this many hours of expiry; must be shorter than validityHours. */
+  /** Renew when an apply runs within this many hours of expiry; must be shorter than validityHours. 0: only once expired. */
   readonly earlyRenewalHours: number;
   /**
    * When given, the plan is refused with this message if a certificate issued now (plan time + validityHours)
@@ -43,7 +43,9 @@ export class Certificate extends Construct {
     super(scope, id);
     requireText(this, "commonName", props.commonName);
     requirePositiveHours(this, "validityHours", props.validityHours);
-    requirePositiveHours(this, "earlyRenewalHours", props.earlyRenewalHours);
+    if (!Number.isInteger(props.earlyRenewalHours) || props.earlyRenewalHours < 0) {
+      throw new Error(`${this.node.path}: earlyRenewalHours must be a whole number of hours, 0 or more (got ${props.earlyRenewalHours})`);
+    }
     if (props.earlyRenewalHours >= props.validityHours) {
       throw new Error(`${this.node.path}: earlyRenewalHours (${props.earlyRenewalHours}) must be less than validityHours (${props.validityHours})`);
     }

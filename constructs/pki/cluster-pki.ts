@@ -169,7 +169,7 @@ export class ClusterPki extends Construct {
             ipAddresses: c.ipAddresses,
             usages: c.spec.usages,
             validityHours: pki.certValidityHours,
-            earlyRenewalHours: pki.earlyRenewalHours,
+            earlyRenewalHours: c.spec.renewsEarly === false ? 0 : pki.earlyRenewalHours,
             // Not while the trust phase of a rotation still signs with the CA being replaced: that phase must be
             // plannable even when the old CA is close to expiry (that is why it is rotated).
             ...(issuer.state.phase === "trust" ? {} : { refuseOutlivingCa: outlivingCaMessage(c.spec.issuer, c.key, pki.certValidityHours) }),

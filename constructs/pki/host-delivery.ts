@@ -3,9 +3,10 @@
  * creation-time provisioners stage every file in a tmpfs directory, install it with owner and mode by atomic
  * rename and restart the units whose files changed (a restarted etcd or kube-apiserver must pass its health check
  * before the script, and so the next host's delivery, goes on). The host records the restarts it owes before the
- * first install, so the re-run of a failed (tainted) delivery completes them (src/pki/install-script.ts).
- * Optionally through a bastion: Terraform's SSH
- * client reads no ~/.ssh/config. triggers_replace makes any change re-deliver:
+ * first install, so the re-run of a failed (tainted) delivery completes them (src/pki/install-script.ts). Every
+ * connection verifies the host's key (and the bastion's), and scripts are uploaded below the login user's home
+ * (script-paths.ts), never to /tmp. Optionally through a bastion: Terraform's SSH client reads no ~/.ssh/config.
+ * triggers_replace makes any change re-deliver:
  * - layout: digest of what the plan says the host gets (paths, owners, modes, subjects, SANs, scripts), known at synth;
  * - content: per file, the digest of its content, known at apply (renewal, new keys, new CA, addresses from other
  *   stacks);
@@ -17,6 +18,7 @@ import { Construct } from "constructs";
 import type { SshBastion } from "../../src/cluster/plan-types";
 import type { BundleFile } from "../../src/pki/bundle";
 import { installScript, prepareScript, stagedPath, type ScriptOptions } from "../../src/pki/install-script";
+import { FIRST_SCRIPT_PATH, privateScriptDirCommands, SCRIPT_PATH } from "../../src/pki/script-paths";
 import { requireText } from "./validate";
 
 export interface DeliveredFile {
@@ -30,6 +32,11 @@ export interface HostDeliveryProps {
   readonly host: string;
   /** Address SSH connects to (TargetCompute.hosts[name].sshAddress; may be a token). */
   readonly sshAddress: string;
+  /**
+   * The host's SSH host public key ("ssh-ed25519 AAAA...", may be a token): Terraform refuses a host that answers
+   * with another key before it uploads anything. The host must offer no other host key type (see docs/pki.md).
+   */
+  readonly hostKey: string;
   /** SSH login user (the description's ssh.user); other than root it needs passwordless sudo. */
   readonly sshUser: string;
   /** The machine's id (TargetCompute.hosts[name].machineId; a token): a new machine gets the bundle again. */
@@ -55,10 +62,15 @@ export class HostDelivery extends Construct {
     super(scope, id);
     requireText(this, "host", props.host);
     requireText(this, "sshUser", props.sshUser);
-    if (props.bastion) requireText(this, "bastion.host", props.bastion.host);
+    requireText(this, "hostKey", props.hostKey);
+    if (props.bastion) {
+      requireText(this, "bastion.host", props.bastion.host);
+      requireText(this, "bastion.hostKey", props.bastion.hostKey);
+    }
     if (props.files.length === 0) throw new Error(`${this.node.path}: host "${props.host}" has no files to deliver`);
     const options: ScriptOptions = { sshUser: props.sshUser };
-    const prepare = prepareScript(options);
+    // The first script makes the private directory every later script is uploaded to (script-paths.ts).
+    const prepare = [...prepareScript(options), ...privateScriptDirCommands()];
     const install = installScript(
       props.files.map((f) => f.file),
       options,
@@ -76,11 +88,14 @@ export class HostDelivery extends Construct {
       host: props.sshAddress,
       user: props.sshUser,
       agent: "true",
+      hostKey: props.hostKey,
+      scriptPath: SCRIPT_PATH,
       timeout: props.connectionTimeout ?? "10m",
       // The agent serves the bastion login too; an unset bastion user or port is the host's (Terraform's defaults).
       ...(props.bastion
         ? {
             bastionHost: props.bastion.host,
+            bastionHostKey: props.bastion.hostKey,
             ...(props.bastion.user !== undefined ? { bastionUser: props.bastion.user } : {}),
             ...(props.bastion.port !== undefined ? { bastionPort: props.bastion.port } : {}),
           }
@@ -90,7 +105,7 @@ export class HostDelivery extends Construct {
       triggersReplace: { machine_id: props.machineId, layout: this.layoutDigest, content },
       connection,
       provisioners: [
-        { type: "remote-exec", inline: prepare },
+        { type: "remote-exec", inline: prepare, connection: { ...connection, scriptPath: FIRST_SCRIPT_PATH } },
         ...props.files.map((f) => ({ type: "file" as const, content: f.content, destination: stagedPath(f.file, options) })),
         { type: "remote-exec", inline: install },
       ],

@@ -5,8 +5,12 @@
 #
 # nixpkgs only wires the add-on manager's credentials and its cluster-wide "bootstrap" add-ons when easyCerts is
 # on; with the delivered PKI this module does it: the add-on manager reads the delivered addon-manager
-# certificate, and k8s-addon-bootstrap applies ALL bootstrap add-ons (ClusterRoles and bindings) with it: those of
-# nixpkgs' modules (CoreDNS, flannel, the add-on manager's own) and the one below.
+# certificate (no group: nixpkgs' Role in kube-system and its cluster-lister ClusterRole are all it gets), and
+# k8s-addon-bootstrap applies ALL bootstrap add-ons (ClusterRoles and bindings): those of nixpkgs' modules
+# (CoreDNS, flannel, the add-on manager's own) and the ones below, the operators' cluster-admin binding included.
+# Creating those needs cluster-admin before any binding exists, so each run of k8s-addon-bootstrap signs itself a
+# short-lived system:masters certificate with the cluster CA key this host holds anyway (for
+# kube-controller-manager); its key lives only in the unit's runtime directory (tmpfs, removed when it stops).
 {
   config,
   options,
@@ -64,6 +68,15 @@ let
     certFile = files.addonManagerCert;
     keyFile = files.addonManagerKey;
   };
+  # The bootstrap identity's files, minted by k8s-addon-bootstrap into its RuntimeDirectory.
+  bootstrapRuntime = "/run/k8s-addon-bootstrap";
+  bootstrapKubeconfig = config.services.kubernetes.lib.mkKubeConfig "k8s-addon-bootstrap" {
+    server = h.api.localUrl;
+    caFile = files.kubernetesCaCert;
+    certFile = "${bootstrapRuntime}/client.crt";
+    keyFile = "${bootstrapRuntime}/client.key";
+  };
+  bootstrapSubject = "/O=${ids.addonBootstrap.organization}/CN=${ids.addonBootstrap.commonName}";
   bootstrapFiles = lib.mapAttrsToList (
     name: object: pkgs.writeText "${name}.json" (builtins.toJSON object)
   ) addonManager.bootstrapAddons;
@@ -89,6 +102,11 @@ in
         k8s-nixos-kubelet-api-admins = clusterRoleBinding "k8s-nixos:kubelet-api-admins" "system:kubelet-api-admin" {
           kind = "Group";
           name = ids.kubeletApiAdminsGroup;
+        };
+        # The operators' admin kubeconfig carries this group (kubeadm's binding): delete the binding to revoke it.
+        k8s-nixos-cluster-admins = clusterRoleBinding ids.clusterAdminsBinding "cluster-admin" {
+          kind = "Group";
+          name = ids.clusterAdminsGroup;
         };
         # flanneld's RBAC (ClusterRole "flannel" bound to its certificate's user) comes from nixpkgs' flannel
         # module, applied by k8s-addon-bootstrap below (asserted).
@@ -119,11 +137,26 @@ in
       description = "Apply the cluster-wide Kubernetes add-ons (ClusterRoles and bindings)";
       wantedBy = [ "kubernetes.target" ];
       after = [ "kube-apiserver.service" ];
-      environment.KUBECONFIG = kubeconfig;
-      path = [ pkgs.kubectl ];
+      environment.KUBECONFIG = bootstrapKubeconfig;
+      path = [
+        pkgs.kubectl
+        pkgs.openssl
+      ];
       script = ''
-        until kubectl apply ${lib.concatMapStringsSep " " (file: "-f ${file}") bootstrapFiles}; do
-          echo "the API server did not accept the bootstrap add-ons yet; retrying in 5 s" >&2
+        # The identity: a fresh key and a ${toString ids.addonBootstrap.validityDays}-day client certificate signed with the cluster CA, made
+        # again before every attempt (the CA key may not be delivered yet; a long wait must not outlive the certificate).
+        umask 077
+        cd ${bootstrapRuntime}
+        mint() {
+          openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out client.key &&
+          openssl req -new -key client.key -subj ${lib.escapeShellArg bootstrapSubject} -out client.csr &&
+          printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' 'extendedKeyUsage=clientAuth' > client.ext &&
+          openssl x509 -req -in client.csr -CA ${files.kubernetesCaCert} -CAkey ${files.kubernetesCaKey} \
+            -set_serial "0x$(openssl rand -hex 16)" -days ${toString ids.addonBootstrap.validityDays} -extfile client.ext -out client.crt &&
+          rm -f client.csr client.ext
+        }
+        until mint && kubectl apply ${lib.concatMapStringsSep " " (file: "-f ${file}") bootstrapFiles}; do
+          echo "the API server did not accept the bootstrap add-ons yet (or the cluster CA is not delivered yet); retrying in 5 s" >&2
           sleep 5
         done
       '';
@@ -131,6 +164,9 @@ in
         Type = "simple";
         User = "kubernetes";
         Group = "kubernetes";
+        # Private tmpfs directory for the bootstrap key, removed when the unit stops.
+        RuntimeDirectory = "k8s-addon-bootstrap";
+        RuntimeDirectoryMode = "0700";
       };
     };
   };

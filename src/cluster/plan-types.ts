@@ -81,6 +81,8 @@ export interface SshBastion {
   readonly host: string;
   readonly user?: string;
   readonly port?: number;
+  /** Its SSH host public key (OpenSSH line), verified by the delivery. */
+  readonly hostKey: string;
 }
 
 /** The libvirt network's bridge and DHCP range, resolved (libvirt-network.ts); `record` is what synth commits. */

@@ -64,6 +64,22 @@ const sshPublicKey = z
     message: 'must be an OpenSSH public key line, e.g. "ssh-ed25519 AAAAC3Nza... you@laptop"',
   });
 
+/**
+ * The jump host's SSH host key, which the delivery verifies (bastion_host_key). Terraform's SSH client offers
+ * ECDSA, then RSA, then Ed25519 host key algorithms, so it must be the bastion's key of the first of those types
+ * the bastion has.
+ */
+const sshHostKey = z
+  .string({
+    error: (issue) =>
+      issue.input === undefined
+        ? "is required: the bastion's SSH host key, so the delivery can verify it (get it over a path you trust, e.g. on the bastion: cat /etc/ssh/ssh_host_ecdsa_key.pub; see docs/pki.md#host-keys)"
+        : undefined,
+  })
+  .regex(/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/, {
+    message: 'must be an OpenSSH host public key line, e.g. "ecdsa-sha2-nistp256 AAAAE2Vj..." (one line of /etc/ssh/ssh_host_*_key.pub)',
+  });
+
 const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { message: "must be a Unix user name" });
 
 /** The libvirt network's host-side settings; each is fixed when the network is created (docs/targets.md). */
@@ -249,6 +265,7 @@ export const descriptionSchema = z.strictObject({
         }),
         user: unixUser.optional(),
         port: z.number().int().min(1).max(65535).optional(),
+        hostKey: sshHostKey,
       })
       .optional(),
   }),

@@ -7,6 +7,7 @@ import { ETCD_DATA_DIR, ETCD_DATA_DISK_NAME, etcdDataDevice } from "../cluster/e
 import type { ClusterPlan, HostPlan } from "../cluster/plan-types";
 import { PKI_DIR, pkiAccounts, pkiIdentities, pkiPathsFor } from "./pki-files";
 import type { NixAttrs, NixValue } from "./writer";
+import { hostKeyChannel } from "../ssh/host-key-channel";
 
 /** Control-plane components on a control-plane host reach their own API server here (on every target). */
 export const LOCAL_API_HOST = "127.0.0.1";
@@ -143,7 +144,7 @@ export function hostFileValue(plan: ClusterPlan, host: HostPlan): NixAttrs {
       accounts: pkiAccounts(),
       identities: host.runsControlPlane ? pkiIdentities() : null,
     },
-    ssh: { user: plan.ssh.user, authorizedKeys: [...plan.ssh.authorizedKeys] },
+    ssh: { user: plan.ssh.user, authorizedKeys: [...plan.ssh.authorizedKeys], hostKey: { ...hostKeyChannel(plan.target) } },
     deploy: {
       sshUser: plan.ssh.user,
       // libvirt: the DHCP reservation pins the planned address; GCP: SSH goes to the address the compute

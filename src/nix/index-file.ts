@@ -5,6 +5,7 @@
 import type { ClusterPlan } from "../cluster/plan-types";
 import { clusterIdentity, outputsCommand } from "./host-file";
 import { NixPath, type NixAttrs } from "./writer";
+import { hostKeyChannel } from "../ssh/host-key-channel";
 
 /** The flake's folder, relative to the repository root. */
 export const NIXOS_DIR = "nixos";
@@ -28,7 +29,7 @@ export function indexFileValue(plan: ClusterPlan): NixAttrs {
     // Plan order (load balancers, etcd, control plane, workers): the order deploy-rs visits them.
     hosts: plan.hosts.map((h) => h.name),
     hostFiles: Object.fromEntries(plan.hosts.map((h) => [h.name, new NixPath(`./hosts/${hostFileName(h.name)}`)])),
-    ssh: { user: plan.ssh.user, authorizedKeys: [...plan.ssh.authorizedKeys] },
+    ssh: { user: plan.ssh.user, authorizedKeys: [...plan.ssh.authorizedKeys], hostKey: { ...hostKeyChannel(plan.target) } },
     outputs: {
       file: OUTPUTS_FILE,
       required: plan.target === "gcp",

@@ -6,7 +6,15 @@
 import type { ClusterPlan, HostPlan } from "../cluster/plan-types";
 import { SERVICE_ACCOUNTS } from "../pki/accounts";
 import { bundleFor } from "../pki/bundle";
-import { certificateSpec, KUBELET_API_ADMINS_GROUP, NODE_LABELER_USER } from "../pki/catalog";
+import {
+  ADDON_BOOTSTRAP_IDENTITY,
+  ADDON_BOOTSTRAP_VALIDITY_DAYS,
+  certificateSpec,
+  CLUSTER_ADMINS_BINDING,
+  CLUSTER_ADMINS_GROUP,
+  KUBELET_API_ADMINS_GROUP,
+  NODE_LABELER_USER,
+} from "../pki/catalog";
 import { PKI_DIR } from "../pki/paths";
 import type { NixAttrs } from "./writer";
 
@@ -30,6 +38,13 @@ export function pkiIdentities(): NixAttrs {
     flannelUser: certificateSpec("flannel").commonName,
     addonManagerUser: certificateSpec("addon-manager").commonName,
     kubeletApiAdminsGroup: KUBELET_API_ADMINS_GROUP,
+    clusterAdminsGroup: CLUSTER_ADMINS_GROUP,
+    clusterAdminsBinding: CLUSTER_ADMINS_BINDING,
+    addonBootstrap: {
+      commonName: ADDON_BOOTSTRAP_IDENTITY.commonName,
+      organization: ADDON_BOOTSTRAP_IDENTITY.organization,
+      validityDays: ADDON_BOOTSTRAP_VALIDITY_DAYS,
+    },
     frontProxyClientName: certificateSpec("front-proxy-client").commonName,
     nodeLabelerUser: NODE_LABELER_USER,
   };

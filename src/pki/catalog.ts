@@ -49,7 +49,8 @@ export type CertificateScope = "cluster" | "etcd-member" | "kubelet-node";
  *   (name, FQDN, address), every API address of the target, the name the target's DNS gives the API address
  *   (libvirt: LIBVIRT_API_HOSTNAME, short and in the hosts' domain), and pki.apiDnsName;
  * - host: the host's name, FQDN and address;
- * - host-and-loopback: the same plus localhost and 127.0.0.1 (etcd members).
+ * - host-and-loopback: the same plus localhost, 127.0.0.1 and ::1 (etcd members: clients on the member itself may
+ *   reach it over either loopback address).
  */
 export type SanRule = "none" | "api-server" | "host" | "host-and-loopback";
 
@@ -63,6 +64,7 @@ export type CertificateId =
   | "addon-manager"
   | "node-labeler"
   | "admin"
+  | "break-glass"
   | "kubelet"
   | "kube-proxy"
   | "flannel"
@@ -72,6 +74,25 @@ export type CertificateId =
 
 /** The user of the node-labeler certificate; the Nix side binds it to a ClusterRole that may only get, list and patch nodes. */
 export const NODE_LABELER_USER = "k8s-nixos:node-labeler";
+
+/**
+ * The operators' group (kubeadm's name since 1.29): the NixOS add-on bootstrap binds it to ClusterRole cluster-admin
+ * (ClusterRoleBinding CLUSTER_ADMINS_BINDING); deleting that binding revokes every certificate in the group.
+ */
+export const CLUSTER_ADMINS_GROUP = "kubeadm:cluster-admins";
+
+/** The ClusterRoleBinding of CLUSTER_ADMINS_GROUP to cluster-admin (kubeadm's name). */
+export const CLUSTER_ADMINS_BINDING = "kubeadm:cluster-admins";
+
+/**
+ * The identity that applies the cluster-wide bootstrap add-ons (ClusterRoles and their bindings, the cluster-admins
+ * binding included), which needs more than any RBAC role can grant before those roles exist. It is not issued by
+ * the pki stack: each run of k8s-addon-bootstrap on a control-plane host signs itself a certificate for it with the
+ * cluster CA key that host holds anyway (kube-controller-manager signs CSRs with it), valid ADDON_BOOTSTRAP_VALIDITY_DAYS,
+ * with a key that lives only in the unit's runtime directory (tmpfs, removed when the unit stops).
+ */
+export const ADDON_BOOTSTRAP_IDENTITY = { commonName: "system:k8s-nixos:addon-bootstrap", organization: "system:masters" } as const;
+export const ADDON_BOOTSTRAP_VALIDITY_DAYS = 1;
 
 /** The group whose members may use the whole kubelet API; the Nix side binds it to ClusterRole system:kubelet-api-admin. */
 export const KUBELET_API_ADMINS_GROUP = "kube-apiserver:kubelet-api-admins";
@@ -100,7 +121,12 @@ export interface CertificateSpec {
   readonly sans: SanRule;
   readonly usages: readonly ExtendedUsage[];
   readonly purpose: string;
-  /** Where a host keeps it; absent for the operator's admin certificate (it only goes into the local kubeconfig). */
+  /**
+   * Whether an apply within pki.earlyRenewalHours of expiry issues a new one; default true. false: renewed only
+   * once expired (early_renewal_hours 0), so a new credential never appears without the operator replacing it.
+   */
+  readonly renewsEarly?: boolean;
+  /** Where a host keeps it; absent for the operator's certificates (they only go into local kubeconfigs). */
   readonly files?: { readonly cert: PkiFileId; readonly key: PkiFileId; readonly keyOwner: ServiceAccountName };
 }
 
@@ -170,11 +196,10 @@ export const CERTIFICATES: readonly CertificateSpec[] = [
     id: "addon-manager",
     issuer: "kubernetes",
     scope: "cluster",
+    // No group: nixpkgs' add-on manager RBAC (a Role on everything in kube-system, a ClusterRole to list) names this
+    // user, which is all kube-addons needs for the add-ons it keeps applied (CoreDNS). The cluster-wide bootstrap
+    // add-ons are applied by ADDON_BOOTSTRAP_IDENTITY instead.
     commonName: "system:kube-addon-manager",
-    // The add-on bootstrap creates ClusterRoles and bindings (flannel, CoreDNS, kubelet API admins), which only a
-    // cluster admin may do; as with kube-up's add-on manager. It adds no power to a control-plane host, which
-    // holds the Kubernetes CA key anyway.
-    organization: "system:masters",
     sans: "none",
     usages: ["client_auth"],
     purpose: "kube-addon-manager kubeconfig (bootstraps the RBAC bindings, installs CoreDNS)",
@@ -197,11 +222,25 @@ export const CERTIFICATES: readonly CertificateSpec[] = [
     id: "admin",
     issuer: "kubernetes",
     scope: "cluster",
+    // kubeadm's admin.conf identity: cluster-admin through RBAC, so deleting the binding revokes it.
+    commonName: "kubernetes-admin",
+    organization: CLUSTER_ADMINS_GROUP,
+    sans: "none",
+    usages: ["client_auth"],
+    purpose: "operator identity in the local admin kubeconfig (cluster-admin through the kubeadm:cluster-admins binding)",
+  },
+  {
+    id: "break-glass",
+    issuer: "kubernetes",
+    scope: "cluster",
+    // kubeadm's super-admin.conf identity: system:masters bypasses RBAC (and cannot be revoked short of expiry or a
+    // new CA), for when RBAC itself is broken. Never renewed early, so no apply silently mints a new one.
     commonName: "kubernetes-super-admin",
     organization: "system:masters",
     sans: "none",
     usages: ["client_auth"],
-    purpose: "break-glass operator identity in the local admin kubeconfig",
+    purpose: "break-glass identity in its own local kubeconfig (system:masters, not renewed early)",
+    renewsEarly: false,
   },
   {
     id: "kubelet",
@@ -427,7 +466,7 @@ export function subjectAltNames(
       const loopback = rule === "host-and-loopback";
       return {
         dnsNames: [host.name, host.fqdn, ...(loopback ? ["localhost"] : [])],
-        ipAddresses: [host.address, ...(loopback ? ["127.0.0.1"] : [])],
+        ipAddresses: [host.address, ...(loopback ? ["127.0.0.1", "::1"] : [])],
       };
     }
   }

@@ -9,6 +9,7 @@ import { exportTerranix } from "../export/step";
 import { nixPostSynthStep } from "../nix/emit";
 import { writeTopologySummary } from "../report/step";
 import { backendCachePostSynthStep } from "./backend-cache";
+import { privateFilesPostSynthStep } from "./private-files";
 
 export interface PostSynthContext {
   readonly plan: ClusterPlan;
@@ -27,7 +28,14 @@ export interface PostSynthContext {
 
 export type PostSynthStep = (context: PostSynthContext) => void;
 
-export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [backendCachePostSynthStep, exportTerranix, nixPostSynthStep, writeTopologySummary, printSynthSummary];
+export const POST_SYNTH_STEPS: readonly PostSynthStep[] = [
+  backendCachePostSynthStep,
+  privateFilesPostSynthStep,
+  exportTerranix,
+  nixPostSynthStep,
+  writeTopologySummary,
+  printSynthSummary,
+];
 
 export function runPostSynth(context: PostSynthContext): void {
   for (const step of POST_SYNTH_STEPS) step(context);

@@ -99,6 +99,11 @@
     authorizedKeys = [
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINSX1r3zJUgkS/C7NTXt/FdWRkFOXO2zHYAYMv4zm+cR operator@example"
     ];
+    hostKey = {
+      metadataKey = "k8s-ssh-host-ed25519-key";
+      path = "/etc/ssh/ssh_host_ed25519_key";
+      source = "gce-metadata";
+    };
     user = "root";
   };
 }

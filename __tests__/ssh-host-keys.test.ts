@@ -1,0 +1,89 @@
+/**
+ * The hosts' SSH host keys in the compute stack (constructs/ssh/host-keys.ts): one Ed25519 tls_private_key per
+ * host, handed to that host only (libvirt: its config disk, attached to its domain; GCP: its instance metadata, see
+ * gcp-compute.test.ts), never as key material in the JSON; the operator's known_hosts file with every name and
+ * address of each host and that host's public key, 0600 in a 0700 folder; the public keys as a compute output.
+ */
+import { changed, planFromObject, REPO_ROOT } from "./helpers/descriptions";
+import { resourcesOf, synthLibvirt, type Json } from "./helpers/libvirt-synth";
+import { synthGcp } from "./helpers/gcp-synth";
+import { loadCluster } from "../src/cluster/load";
+
+const KEY_REF = (host: string) => new RegExp(`^\\$\\{tls_private_key\\.host-keys_ssh-host-key-${host}_[0-9A-F]{8}\\.private_key_openssh\\}$`);
+
+describe.each(["clusters/local.yaml", "clusters/local-stacked.yaml"])("SSH host keys on libvirt, %s", (file) => {
+  const plan = loadCluster(file, REPO_ROOT).plan;
+  const { compute } = synthLibvirt(plan);
+  const text = JSON.stringify(compute);
+
+  it("makes one Ed25519 key per host, and no other key", () => {
+    const keys = resourcesOf(compute, "tls_private_key");
+    expect(keys.map(([, k]) => k)).toEqual(plan.hosts.map(() => expect.objectContaining({ algorithm: "ED25519" })));
+    expect(keys.map(([id]) => id.replace(/_[0-9A-F]{8}$/, "")).sort()).toEqual(plan.hosts.map((h) => `host-keys_ssh-host-key-${h.name}`).sort());
+  });
+
+  it("hands each host its own key on a config disk in the cluster's pool, attached to its domain", () => {
+    const disks = Object.fromEntries(resourcesOf(compute, "libvirt_cloudinit_disk"));
+    const domains = resourcesOf(compute, "libvirt_domain");
+    expect(domains).toHaveLength(plan.hosts.length);
+    for (const h of plan.hosts) {
+      const [, domain] = domains.find(([, d]) => d.name === h.machineName)!;
+      const diskId = /^\$\{libvirt_cloudinit_disk\.([^.]+)\.id\}$/.exec(domain.cloudinit as string)![1];
+      const disk = disks[diskId] as Json;
+      expect(disk).toMatchObject({ name: `${h.machineName}-config.iso`, meta_data: `instance-id: ${h.machineName}\nlocal-hostname: ${h.name}\n` });
+      expect(disk.pool).toMatch(/^\$\{libvirt_pool\.[^.]+\.name\}$/);
+      expect(disk.user_data).toMatch(KEY_REF(h.name));
+    }
+    expect(Object.keys(disks)).toHaveLength(plan.hosts.length);
+  });
+
+  it("keeps key material out of the JSON", () => {
+    expect(text).not.toMatch(/PRIVATE KEY|-----BEGIN|ssh-ed25519 AAAA/);
+  });
+
+  it("writes the operator's known_hosts: every name and address of each host with its public key, 0600 in a 0700 folder", () => {
+    const files = resourcesOf(compute, "local_sensitive_file");
+    expect(files).toHaveLength(1);
+    const [, f] = files[0];
+    expect(f).toMatchObject({ filename: `../../../secrets/${plan.cluster}/known_hosts`, file_permission: "0600", directory_permission: "0700" });
+    const content = f.content as string;
+    for (const h of plan.hosts) {
+      // join(" ", [join(",", distinct([name, fqdn, address, ssh address])), trimspace(<this host's public key>)])
+      expect(content).toContain(`join(",", distinct(["${h.name}", "${h.fqdn}", "${h.address}", "${h.address}"]))`);
+      expect(content).toMatch(new RegExp(`"${h.address}"\\]\\)\\), trimspace\\(tls_private_key\\.host-keys_ssh-host-key-${h.name}_[0-9A-F]{8}\\.public_key_openssh\\)`));
+    }
+  });
+
+  it("outputs each host's public key with its addresses", () => {
+    const hosts = compute.output.hosts.value as Record<string, Json>;
+    for (const h of plan.hosts) expect(hosts[h.name].ssh_host_key).toMatch(new RegExp(`^\\$\\{trimspace\\(tls_private_key\\.host-keys_ssh-host-key-${h.name}_[0-9A-F]{8}\\.public_key_openssh\\)\\}$`));
+    expect(compute.output.known_hosts_path.value).toBe(`secrets/${plan.cluster}/known_hosts`);
+  });
+});
+
+describe("SSH host keys on GCP", () => {
+  const plan = loadCluster("clusters/gcp.yaml", REPO_ROOT).plan;
+  const { compute } = synthGcp(plan);
+
+  it("lists the address SSH connects to (the public one) in known_hosts too", () => {
+    const [, f] = resourcesOf(compute, "local_sensitive_file")[0];
+    for (const h of plan.hosts) {
+      expect(f.content as string).toMatch(new RegExp(`distinct\\(\\["${h.name}", "${h.fqdn}", "${h.address}", google_compute_instance\\.[^.]+\\.network_interface\\[0\\]\\.access_config\\[0\\]\\.nat_ip\\]\\)`));
+    }
+  });
+
+  it("hands each instance only its own key", () => {
+    for (const [, i] of resourcesOf(compute, "google_compute_instance")) {
+      expect(i.metadata["k8s-ssh-host-ed25519-key"]).toMatch(KEY_REF(String(i.hostname).split(".")[0]));
+    }
+    expect(JSON.stringify(compute)).not.toMatch(/PRIVATE KEY|-----BEGIN/);
+  });
+
+  it("adds a host's key with the host and changes no other host's", () => {
+    const more = synthGcp(planFromObject(changed("clusters/gcp.yaml", (d) => (d.pools.worker.count = 4)), "clusters/gcp.yaml")).compute;
+    const before = Object.fromEntries(resourcesOf(compute, "tls_private_key"));
+    const after = Object.fromEntries(resourcesOf(more, "tls_private_key"));
+    expect(Object.keys(after).filter((id) => !(id in before)).map((id) => id.replace(/_[0-9A-F]{8}$/, ""))).toEqual(["host-keys_ssh-host-key-worker-4"]);
+    for (const id of Object.keys(before)) expect(after[id]).toEqual(before[id]);
+  });
+});
