@@ -174,7 +174,14 @@
       serviceAccountPub = "/var/lib/kubernetes/pki/sa.pub";
     };
     identities = {
+      addonBootstrap = {
+        commonName = "system:k8s-nixos:addon-bootstrap";
+        organization = "system:masters";
+        validityDays = 1;
+      };
       addonManagerUser = "system:kube-addon-manager";
+      clusterAdminsBinding = "kubeadm:cluster-admins";
+      clusterAdminsGroup = "kubeadm:cluster-admins";
       flannelUser = "flannel-client";
       frontProxyClientName = "front-proxy-client";
       kubeletApiAdminsGroup = "kube-apiserver:kubelet-api-admins";
@@ -185,6 +192,12 @@
     authorizedKeys = [
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINSX1r3zJUgkS/C7NTXt/FdWRkFOXO2zHYAYMv4zm+cR operator@example"
     ];
+    hostKey = {
+      file = "user-data";
+      label = "cidata";
+      path = "/etc/ssh/ssh_host_ed25519_key";
+      source = "config-disk";
+    };
     user = "root";
   };
 }

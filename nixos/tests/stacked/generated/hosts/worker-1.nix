@@ -97,6 +97,12 @@
     authorizedKeys = [
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINSX1r3zJUgkS/C7NTXt/FdWRkFOXO2zHYAYMv4zm+cR operator@example"
     ];
+    hostKey = {
+      file = "user-data";
+      label = "cidata";
+      path = "/etc/ssh/ssh_host_ed25519_key";
+      source = "config-disk";
+    };
     user = "root";
   };
 }
