@@ -282,8 +282,13 @@ describe("the add-on bootstrap's identity and bindings", () => {
 
   it("applies them with its own kubeconfig, not the add-on manager's, from a private runtime folder", () => {
     const kubeconfigs = (c[`${UNIT}.environment`] as Record<string, string>[]).map((e) => e.KUBECONFIG).filter(Boolean);
-    // The add-on manager keeps its own (the delivered addon-manager certificate); the bootstrap uses the minted one.
-    expect(kubeconfigs.sort()).toEqual([expect.stringMatching(/-k8s-addon-bootstrap-kubeconfig$/), expect.stringMatching(/-kube-addon-manager-kubeconfig$/)]);
+    // The add-on manager keeps its own (the delivered addon-manager certificate), k8s-node-roles its node-labeler
+    // one; the bootstrap uses the minted one.
+    expect(kubeconfigs.sort()).toEqual([
+      expect.stringMatching(/-k8s-addon-bootstrap-kubeconfig$/),
+      expect.stringMatching(/-k8s-node-roles-kubeconfig$/),
+      expect.stringMatching(/-kube-addon-manager-kubeconfig$/),
+    ]);
     const configs = (c[`${UNIT}.serviceConfig`] as Record<string, unknown>[]).filter((x) => x.RuntimeDirectory === "k8s-addon-bootstrap");
     expect(configs).toEqual([expect.objectContaining({ User: "kubernetes", RuntimeDirectoryMode: "0700" })]);
   });

@@ -169,8 +169,8 @@ describe("Kubernetes CA rotation: every consumer", () => {
     expect(delivered(json.reissue, "cp-1", "kubernetesCaSigningCert")).toBe(pem(cert(json.reissue, "next")));
     expect(delivered(json.reissue, "cp-1", "kubernetesCaKey")).toBe(pem(key(json.reissue, "next"), "private_key_pem"));
     const byKubernetes = Object.values(resources(json.reissue, "tls_locally_signed_cert")).filter((c) => String(c.ca_cert_pem).includes("kubernetes-ca"));
-    // apiserver, apiserver-kubelet-client, controller-manager, scheduler, addon-manager, admin, kube-proxy, flannel, node-labeler; 5 kubelets
-    expect(byKubernetes.length).toBe(9 + 5);
+    // apiserver, apiserver-kubelet-client, controller-manager, scheduler, addon-manager, admin, break-glass, kube-proxy, flannel, node-labeler; 5 kubelets
+    expect(byKubernetes.length).toBe(10 + 5);
     for (const c of byKubernetes) expect(c.ca_cert_pem).toBe(pem(cert(json.reissue, "next")));
     expect(delivered(json.reissue, "worker-2", "kubernetesCaCert")).toBe(bundle(json.reissue));
   });

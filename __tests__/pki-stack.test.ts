@@ -262,7 +262,7 @@ describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])("pki stack for
     expect(sorted([...reached])).toEqual(sorted(Object.keys(resources(synth.json, "tls_locally_signed_cert"))));
     const kubelets = p.hosts.filter((h) => h.runsKubelet).length;
     const etcdMembers = p.hosts.filter((h) => h.runsEtcd).length;
-    expect(reached.size).toBe(12 + kubelets + 2 * etcdMembers);
+    expect(reached.size).toBe(13 + kubelets + 2 * etcdMembers);
   });
 
   it("uses ECDSA P-256 keys by default, for every key", () => {

@@ -99,7 +99,6 @@ let
         if builtins.isAttrs value && builtins.isAttrs (lhs.${name} or null) then recursiveUpdate lhs.${name} value else value
       ) rhs;
     concatMapStringsSep = separator: f: list: builtins.concatStringsSep separator (map f list);
-    escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
     mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
     filter = builtins.filter;
     replaceStrings = builtins.replaceStrings;

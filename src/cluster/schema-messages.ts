@@ -48,6 +48,8 @@ function message(issue: core.$ZodIssue, field: string): string {
   switch (issue.code) {
     case "invalid_type": {
       const expected = TYPE_WORDS[issue.expected] ?? issue.expected;
+      // A schema's own message for a missing field says why it is needed; keep it.
+      if (input === undefined && issue.message && !/^Invalid input/.test(issue.message)) return issue.message;
       if (input === undefined) {
         return issue.expected === "object"
           ? `section \`${field}\` is missing; add it (the fields of each section are in docs/description.md)`
