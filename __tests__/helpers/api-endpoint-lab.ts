@@ -184,6 +184,22 @@ export async function waitForHolder(lab: NetnsLab, holders: readonly string[], v
   throw new Error(`the VIP ${vip} did not move to ${expected} within ${timeoutMs} ms (held by: ${seen.join(", ") || "nobody"})`);
 }
 
+/**
+ * Waits until exactly one of `holders` holds the VIP and returns it. Which one is not fixed: every holder starts as
+ * BACKUP without preemption, so the first to pass its check and win the election keeps the VIP (under load that
+ * need not be the one with the highest priority).
+ */
+export async function waitForOneHolder(lab: NetnsLab, holders: readonly string[], vip: string, timeoutMs: number): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  let seen: string[] = [];
+  while (Date.now() < until) {
+    seen = vipHolders(lab, holders, vip);
+    if (seen.length === 1) return seen[0];
+    await sleep(25);
+  }
+  throw new Error(`no single holder of the VIP ${vip} within ${timeoutMs} ms (held by: ${seen.join(", ") || "nobody"})`);
+}
+
 /** Samples the VIP's holders every 100 ms for `durationMs`; returns every distinct set seen. */
 export async function holdersDuring(lab: NetnsLab, holders: readonly string[], vip: string, durationMs: number): Promise<string[]> {
   const seen = new Set<string>();
