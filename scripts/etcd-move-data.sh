@@ -29,7 +29,7 @@ cluster=$1
 shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-dir="nixos/clusters/$cluster"
+me=etcd-move-data
 timeout=${TIMEOUT:-300}
 deploy_script=${DEPLOY_SCRIPT:-$root/scripts/deploy-cluster.sh}
 
@@ -37,36 +37,16 @@ fail() {
   echo "etcd-move-data: $*" >&2
   exit 1
 }
-[ -f "$dir/default.nix" ] || fail "no generated files for cluster $cluster ($dir): synthesize its description first"
-
-hosts_json=$(nix-instantiate --eval --strict --json -E \
-  "let index = import ./$dir/default.nix; in map (name: import index.hostFiles.\${name}) index.hosts")
-member_urls=$(jq -r 'map(select(.host.runsEtcd)) | first | .etcd.members | map(.clientUrl) | join(" ")' <<<"$hosts_json")
-
-ssh_address() {
-  local host_json=$1 name
-  name=$(jq -r .host.name <<<"$host_json")
-  if [ "$(jq -r .deploy.hostnameSource <<<"$host_json")" = outputs ]; then
-    [ -f "$dir/outputs.json" ] || fail "$dir/outputs.json is missing: run \`npm run outputs -- $(jq -r .cluster.sourceFile <<<"$host_json")\`"
-    jq -r --arg name "$name" '.[$name].ssh_address' "$dir/outputs.json"
-  else
-    jq -r .deploy.hostname <<<"$host_json"
-  fi
-}
-
-# health <user@address> <host json> <check> [args]: scripts/lib/health.sh on the host, with its certificate paths.
-health() {
-  local target=$1 host_json=$2 sudo=""
-  shift 2
-  [ "$(jq -r .deploy.sshUser <<<"$host_json")" = root ] || sudo="sudo -n "
-  local env
-  env=$(jq -r --arg sudo "$sudo" '"K8S_HEALTH_SUDO=\"\($sudo)\" K8S_ETCD_CA=\(.pki.files.etcdCaCert) K8S_ETCD_CERT=\(.pki.files.etcdHealthcheckClientCert) K8S_ETCD_KEY=\(.pki.files.etcdHealthcheckClientKey)"' <<<"$host_json")
-  ssh -o BatchMode=yes -o ConnectTimeout=10 "$target" "$env sh -s -- $*" <"$root/scripts/lib/health.sh"
-}
+# Host files, SSH destinations (verified against secrets/<cluster>/known_hosts when it exists) and health checks:
+# the operator scripts' one view of a cluster.
+# shellcheck source=lib/cluster-hosts.sh
+. scripts/lib/cluster-hosts.sh
+cluster_hosts_load "$cluster"
+member_urls=$(etcd_member_urls | tr '\n' ' ')
 
 wait_healthy() {
-  local target=$1 host_json=$2 name=$3 deadline=$((SECONDS + timeout)) out
-  until out=$(health "$target" "$host_json" etcd-member 2>&1) && out=$(health "$target" "$host_json" etcd-cluster $member_urls 2>&1); do
+  local name=$1 deadline=$((SECONDS + timeout)) out
+  until out=$(health_on_host "$name" etcd-member) && out=$(health_on_host "$name" etcd-cluster $member_urls); do
     [ $SECONDS -lt $deadline ] || fail "$name did not become healthy within ${timeout}s ($out); stopping here. Members after it were not touched; its old data is in /var/lib/etcd.pre-disk on its root disk (docs/day-2.md#data-disks-and-migration)"
     sleep 5
   done
@@ -122,18 +102,15 @@ for name in "$@"; do
   device=$(jq -r '.etcd.dataDisk.device // empty' <<<"$host_json")
   [ -n "$device" ] || fail "$name has no data disk in its host file: synthesize with ALLOW_DISRUPTION=$name, then cdktf deploy compute pki (docs/day-2.md#data-disks-and-migration)"
   label=$(jq -r .etcd.dataDisk.label <<<"$host_json")
-  user=$(jq -r .deploy.sshUser <<<"$host_json")
-  target="$user@$(ssh_address "$host_json")"
-  sudo=""
-  [ "$user" = root ] || sudo="sudo -n"
 
   echo "etcd-move-data: $name: checking that every member is healthy first"
-  out=$(health "$target" "$host_json" etcd-cluster $member_urls 2>&1) || fail "the cluster is not healthy before moving $name ($out); nothing was changed"
+  out=$(health_on_host "$name" etcd-cluster $member_urls) || fail "the cluster is not healthy before moving $name ($out); nothing was changed"
   echo "etcd-move-data: $name: moving its data onto $device"
-  remote_move | ssh -o BatchMode=yes -o ConnectTimeout=10 "$target" $sudo sh -s -- "$device" "$label" || fail "moving $name's data failed (see above); etcd was restarted on its root-disk data"
-  wait_healthy "$target" "$host_json" "$name"
+  # Device paths and labels come from the host file: /dev/disk/by-id/... and a file system label, no spaces.
+  remote_move | on_host_root "$name" "sh -s -- $device $label" || fail "moving $name's data failed (see above); etcd was restarted on its root-disk data"
+  wait_healthy "$name"
   echo "etcd-move-data: $name: deploying its configuration with the data disk mount"
   "$deploy_script" "$cluster" "$name" || fail "deploying $name failed; its data is on the disk and mounted, etcd runs; fix and run this script again for $name"
-  wait_healthy "$target" "$host_json" "$name"
+  wait_healthy "$name"
   echo "etcd-move-data: $name: done; remove /var/lib/etcd.pre-disk on it once you no longer want the fallback copy"
 done
