@@ -123,6 +123,7 @@ exec unshare -m --propagation private bash -c '
     results = path.join(work, "results");
     mkdirSync(path.join(work, "scripts"), { recursive: true });
     cpSync(path.join(REPO, "scripts/console-password.sh"), path.join(work, "scripts/console-password.sh"));
+    cpSync(path.join(REPO, "scripts/lib"), path.join(work, "scripts/lib"), { recursive: true });
     cpSync(path.join(REPO, "nixos/clusters"), path.join(work, "nixos/clusters"), { recursive: true });
     cpSync(path.join(REPO, "nixos/lib"), path.join(work, "nixos/lib"), { recursive: true });
     rmSync(path.join(work, "nixos/clusters/gcp/outputs.json"), { force: true });
@@ -150,7 +151,11 @@ exec unshare -m --propagation private bash -c '
     const addresses = ["10.240.0.5", "10.240.0.6", "10.240.0.10", "10.240.0.11", "10.240.0.12", "10.240.0.20", "10.240.0.21", "10.240.0.22", "10.240.0.50", "10.240.0.51"];
     expect(readdirSync(results).sort()).toEqual([...addresses].sort());
     for (const address of addresses) {
-      expect(state(address, "args").split("\n").slice(0, 3)).toEqual(["-o", "BatchMode=yes", `root@${address}`]);
+      const args = state(address, "args").split("\n");
+      expect(args.slice(0, 2)).toEqual(["-o", "BatchMode=yes"]);
+      expect(args.at(-2)).toBe(`root@${address}`);
+      // No known_hosts file in this checkout: the user's own SSH configuration decides.
+      expect(args.join(" ")).not.toContain("UserKnownHostsFile");
       // The hash is on stdin only, never on a command line.
       expect(state(address, "args")).not.toContain(HASH);
       expect(state(address, "dir")).toBe("700 root");
@@ -173,6 +178,15 @@ exec unshare -m --propagation private bash -c '
     expect(state("10.241.0.21", "file")).toBe("none");
     expect(state("10.241.0.21", "activated")).toBe("activated");
     expect(removed.stdout).toBe("local-stacked/cp-2: console password removed (root locked)\n");
+  }, 60_000);
+
+  (isRoot ? it : it.skip)("checks host keys against the cluster's known_hosts when it exists", () => {
+    mkdirSync(path.join(work, "secrets/local-stacked"), { recursive: true });
+    writeFileSync(path.join(work, "secrets/local-stacked/known_hosts"), "10.241.0.21 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBkeyplaceholderkeyplaceholderkeyplaceholder\n", { mode: 0o600 });
+    const result = run(["local-stacked", "cp-2"], `${HASH}\n`);
+    expect(result.status).toBe(0);
+    const args = state("10.241.0.21", "args").split("\n");
+    expect(args).toEqual(expect.arrayContaining(["UserKnownHostsFile=secrets/local-stacked/known_hosts", "StrictHostKeyChecking=yes"]));
   }, 60_000);
 
   it("refuses a plain password, naming how to make a hash, and contacts no host", () => {

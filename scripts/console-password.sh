@@ -9,7 +9,8 @@
 #   scripts/console-password.sh --remove <cluster> [<host>...]                   # root locked again
 #
 # mkpasswd is in Debian's `whois` package (NixOS: `mkpasswd`); `openssl passwd -6` works too. SSH goes to the
-# address deploy-rs uses, as the description's SSH user (with `sudo -n` when that is not root).
+# address deploy-rs uses, as the description's SSH user (with `sudo -n` when that is not root), and checks host keys
+# against secrets/<cluster>/known_hosts when it exists (scripts/lib/cluster-hosts.sh).
 set -euo pipefail
 
 usage() {
@@ -28,11 +29,10 @@ shift
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-index="nixos/clusters/$cluster/default.nix"
-if [ ! -f "$index" ]; then
-  echo "$0: no generated files for cluster \"$cluster\" ($index): run \`CLUSTER_CONFIG=clusters/$cluster.yaml npm run synth\`" >&2
-  exit 1
-fi
+me=$0
+# shellcheck source=lib/cluster-hosts.sh
+. scripts/lib/cluster-hosts.sh
+cluster_hosts_load "$cluster"
 
 # Same file as nixos/lib/console.nix's passwordHashFile (a test checks they agree).
 dir=/var/lib/console-credentials
@@ -52,12 +52,7 @@ if [ "$remove" -eq 0 ]; then
   fi
 fi
 
-# Host names, SSH user and the address deploy-rs connects to, from the generated files (GCP: the saved outputs).
-targets=$(nix-instantiate --eval --strict --json --expr "
-  let c = (import ./nixos/lib/clusters.nix { clustersDir = ./nixos/clusters; }).\"$cluster\";
-  in { user = c.index.ssh.user; nodes = map (n: { inherit (n) host; address = n.deployHostname; }) c.nodes; }" 2> >(grep -v "build-users-group" >&2))
-user=$(jq -r .user <<<"$targets")
-mapfile -t planned < <(jq -r '.nodes[].host' <<<"$targets")
+mapfile -t planned < <(jq -r '.[].host.name' <<<"$hosts_json")
 hosts=("$@")
 [ ${#hosts[@]} -gt 0 ] || hosts=("${planned[@]}")
 for host in "${hosts[@]}"; do
@@ -73,15 +68,13 @@ if [ "$remove" -eq 0 ]; then
 else
   remote="set -eu; rm -f $file; /run/current-system/activate >/dev/null"
 fi
-[ "$user" = "root" ] || remote="sudo -n sh -c '$remote'"
 
 failed=()
 for host in "${hosts[@]}"; do
-  address=$(jq -r --arg h "$host" '.nodes[] | select(.host == $h) | .address' <<<"$targets")
-  if printf '%s\n' "$hash" | ssh -o BatchMode=yes "$user@$address" "$remote"; then
+  if printf '%s\n' "$hash" | on_host_root "$host" "$remote"; then
     [ "$remove" -eq 0 ] && echo "$cluster/$host: console password set" || echo "$cluster/$host: console password removed (root locked)"
   else
-    echo "$0: $cluster/$host ($user@$address): failed; the other hosts are still done" >&2
+    echo "$0: $cluster/$host ($(ssh_destination "$host")): failed; the other hosts are still done" >&2
     failed+=("$host")
   fi
 done
