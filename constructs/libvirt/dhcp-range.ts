@@ -13,23 +13,16 @@
  */
 import type { DhcpRange } from "../../src/cluster/libvirt-network";
 import { parseIp } from "../../src/cluster/ipv4";
+import { identityStylesheet } from "./stylesheet";
 
 export function dynamicRangeXslt(range: DhcpRange): string {
   for (const address of [range.start, range.end]) {
     // Interpolated into XML: only dotted quads get here.
     if (parseIp(address) === undefined) throw new Error(`dynamicRangeXslt: "${address}" is not an IPv4 address`);
   }
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
-  <xsl:output method="xml" indent="yes"/>
-  <xsl:template match="@*|node()">
-    <xsl:copy>
-      <xsl:apply-templates select="@*|node()"/>
-    </xsl:copy>
-  </xsl:template>
-  <xsl:template match="/network/ip[not(@family) or @family='ipv4']/dhcp/range">
-    <range start="${range.start}" end="${range.end}"/>
-  </xsl:template>
-</xsl:stylesheet>
-`;
+  return identityStylesheet([
+    "  <xsl:template match=\"/network/ip[not(@family) or @family='ipv4']/dhcp/range\">",
+    `    <range start="${range.start}" end="${range.end}"/>`,
+    "  </xsl:template>",
+  ]);
 }
