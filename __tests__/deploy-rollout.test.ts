@@ -8,10 +8,10 @@
  * named, with a working resume command.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { EtcdLab, etcdLabUnavailable, issue, makeCa } from "./helpers/etcd-lab";
+import { copyClusterFiles, EtcdLab, etcdLabUnavailable, issue, makeCa } from "./helpers/etcd-lab";
 import { REPO } from "./nix/eval";
 
 const unavailable = etcdLabUnavailable() || (spawnSync("sh", ["-c", "command -v nix-instantiate"]).status === 0 ? "" : "nix-instantiate is not installed");
@@ -74,12 +74,7 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
     cpSync(path.join(REPO, "scripts/deploy-cluster.sh"), path.join(root, "scripts/deploy-cluster.sh"));
     cpSync(path.join(REPO, "scripts/lib"), path.join(root, "scripts/lib"), { recursive: true });
     // The generated host files of clusters/local, with the PKI directory moved to where this test made it.
-    const clusterDir = path.join(root, "nixos/clusters/local");
-    cpSync(path.join(REPO, "nixos/clusters/local"), clusterDir, { recursive: true });
-    for (const file of readdirSync(path.join(clusterDir, "hosts"))) {
-      const p = path.join(clusterDir, "hosts", file);
-      writeFileSync(p, readFileSync(p, "utf8").replaceAll("/var/lib/kubernetes/pki", path.join(root, "pki")));
-    }
+    copyClusterFiles(REPO, root, "local");
 
     etcd = new EtcdLab(root, MEMBERS, "dr");
     // The cluster CA (pki/ca.crt, as the host files name it) and a /readyz stand-in on every API host.

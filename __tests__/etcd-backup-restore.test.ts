@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { EtcdLab, etcdLabUnavailable, issue, makeCa } from "./helpers/etcd-lab";
+import { copyClusterFiles, EtcdLab, etcdLabUnavailable, issue, makeCa } from "./helpers/etcd-lab";
 import { REPO } from "./nix/eval";
 
 const unavailable = etcdLabUnavailable() || (spawnSync("sh", ["-c", "command -v nix-instantiate"]).status === 0 ? "" : "nix-instantiate is not installed");
@@ -60,12 +60,7 @@ describeLab("etcd backups and restore with a real etcd cluster", () => {
     root = mkdtempSync(path.join(tmpdir(), "etcd-backup-"));
     mkdirSync(path.join(root, "scripts"), { recursive: true });
     for (const f of ["etcd-restore.sh", "etcd-pull-snapshot.sh", "lib"]) cpSync(path.join(REPO, "scripts", f), path.join(root, "scripts", f), { recursive: true });
-    const clusterDir = path.join(root, "nixos/clusters/local");
-    cpSync(path.join(REPO, "nixos/clusters/local"), clusterDir, { recursive: true });
-    for (const file of readdirSync(path.join(clusterDir, "hosts"))) {
-      const p = path.join(clusterDir, "hosts", file);
-      writeFileSync(p, readFileSync(p, "utf8").replaceAll("/var/lib/kubernetes/pki", path.join(root, "pki")));
-    }
+    copyClusterFiles(REPO, root, "local");
     etcd = new EtcdLab(root, MEMBERS, "eb");
     makeCa(path.join(root, "pki"), "kubernetes-ca");
     issue(path.join(root, "pki"), "apiserver", "kube-apiserver", ["IP:127.0.0.1"], "serverAuth");

@@ -10,7 +10,7 @@
  * path on every member (<hostPath>/var/lib/etcd), as on real hosts.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { haveCommand, netnsLabAvailable, NetnsLab } from "./netns";
 
@@ -33,6 +33,19 @@ function sh(script: string, cwd: string): void {
 }
 
 /** Makes a CA (ca.crt/ca.key) in dir. */
+/**
+ * Copies the committed generated files of `cluster` (nixos/clusters/<cluster>) under `root`, with the hosts' PKI
+ * directory moved to `<root>/pki`, where the lab's certificates are: the operator scripts read paths from them.
+ */
+export function copyClusterFiles(repo: string, root: string, cluster: string): void {
+  const clusterDir = path.join(root, "nixos/clusters", cluster);
+  cpSync(path.join(repo, "nixos/clusters", cluster), clusterDir, { recursive: true });
+  for (const file of readdirSync(path.join(clusterDir, "hosts"))) {
+    const p = path.join(clusterDir, "hosts", file);
+    writeFileSync(p, readFileSync(p, "utf8").replaceAll("/var/lib/kubernetes/pki", path.join(root, "pki")));
+  }
+}
+
 export function makeCa(dir: string, commonName: string): void {
   mkdirSync(dir, { recursive: true });
   sh(
