@@ -4,10 +4,11 @@
  * synth; missing bindings are generated; and every bad input ends in one report on stderr, exit status 1, no
  * stack trace, and cdktf.out/ and nixos/ byte for byte as they were.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { descriptionFiles, makeWorkingCopy, readTree, runApp, type AppRun } from "../bench/workcopy";
+import { sourceImports } from "../bench/modules";
+import { descriptionFiles, makeWorkingCopy, readTree, REPO_ROOT, runApp, type AppRun } from "../bench/workcopy";
 
 jest.setTimeout(300_000);
 
@@ -47,6 +48,36 @@ describe("the fast path and cdktf synth", () => {
   });
 });
 
+describe("the bundle and the packages in node_modules", () => {
+  const bundled = path.join(temp, "bundled");
+  const unbundled = path.join(temp, "unbundled");
+  beforeAll(() => {
+    makeWorkingCopy(bundled);
+    makeWorkingCopy(unbundled);
+  });
+
+  it.each(descriptionFiles())("%s: the bundled app writes what main.ts writes with every package loaded from node_modules", async (cluster) => {
+    const [a, b] = await Promise.all([runApp(bundled, { cluster }), runApp(unbundled, { cluster, via: "tsx" })]);
+    expect([a.status, a.stderr, b.status, b.stderr]).toEqual([0, "", 0, ""]);
+    expect(firstDifference(readTree(path.join(bundled, "cdktf.out")), readTree(path.join(unbundled, "cdktf.out")))).toBeUndefined();
+    expect(firstDifference(readTree(path.join(bundled, "nixos")), readTree(path.join(unbundled, "nixos")))).toBeUndefined();
+  });
+
+  it("holds cdktf, constructs, the providers, zod and yaml, but not archiver (cdktf's archive assets), which no source uses", async () => {
+    expect((await runApp(bundled)).status).toBe(0);
+    const stamp = JSON.parse(readFileSync(path.join(bundled, ".build", "app", "inputs.json"), "utf8")) as { packages: Record<string, string> };
+    const packages = new Set(Object.keys(stamp.packages).map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\/[^/]*$|.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)).map((m) => m?.[1] ?? m?.[2]));
+    for (const name of ["cdktf", "constructs", "@cdktf/provider-google", "@cdktf/provider-tls", "zod", "yaml"]) expect(packages).toContain(name);
+    expect([...packages].filter((p) => p === "archiver" || p === "archiver-utils" || p === "graceful-fs")).toEqual([]);
+    expect(readFileSync(path.join(bundled, ".build", "app", "main.js"), "utf8")).toContain("cdktf's archive assets (TerraformAsset with AssetType.ARCHIVE) are not available in the app's bundle");
+    // An asset would need the real archiver (and its module file run as a script): refuse the import instead.
+    expect(sourceImports(REPO_ROOT).filter(([, specifier]) => /terraform-asset|asset-type/.test(specifier))).toEqual([]);
+    const usingAssets = ["main.ts", ...["constructs", "stacks", "src"].flatMap((dir) => [...readTree(path.join(REPO_ROOT, dir)).keys()].map((f) => `${dir}/${f}`))]
+      .filter((f) => f.endsWith(".ts") && /\bTerraformAsset\b|\bAssetType\b/.test(readFileSync(path.join(REPO_ROOT, f), "utf8")));
+    expect(usingAssets).toEqual([]);
+  });
+});
+
 describe("no stale build", () => {
   const copy = path.join(temp, "edited");
   beforeAll(() => makeWorkingCopy(copy));
@@ -55,11 +86,30 @@ describe("no stale build", () => {
     expect(existsSync(path.join(copy, ".build"))).toBe(false);
     expect((await runApp(copy)).status).toBe(0);
     expect(existsSync(path.join(copy, ".build", "app", "main.js"))).toBe(true);
-    expect(readdirSync(path.join(copy, ".build", "app", "code-cache")).length).toBeGreaterThan(100);
+    expect(readdirSync(path.join(copy, ".build", "app", "code-cache"))).toHaveLength(1);
     const topology = path.join(copy, "src", "report", "topology.ts");
     writeFileSync(topology, readFileSync(topology, "utf8").replace('"## Stacks, in apply order"', '"## Stacks (edited), in apply order"'));
     expect((await runApp(copy)).status).toBe(0);
     expect(readFileSync(path.join(copy, "cdktf.out", "topology.md"), "utf8")).toContain("## Stacks (edited), in apply order");
+  });
+
+  it("rebuilds when a bundled package changes (an edit in place, or another version installed)", async () => {
+    // node_modules as a folder of links to the real packages, with yaml copied, so it can be edited here.
+    const modules = path.join(copy, "node_modules");
+    const real = realpathSync(modules);
+    rmSync(modules);
+    mkdirSync(modules);
+    for (const name of readdirSync(real)) {
+      if (name === "yaml") cpSync(path.join(real, name), path.join(modules, name), { recursive: true });
+      else symlinkSync(path.join(real, name), path.join(modules, name));
+    }
+    const bundle = path.join(copy, ".build", "app", "main.js");
+    expect((await runApp(copy)).status).toBe(0);
+    expect(readFileSync(bundle, "utf8")).not.toContain("k8sBundleProbe");
+    appendFileSync(path.join(modules, "yaml", "dist", "index.js"), '\nglobalThis.k8sBundleProbe = "edited yaml";\n');
+    const run = await runApp(copy);
+    expect([run.status, run.stderr]).toEqual([0, ""]);
+    expect(readFileSync(bundle, "utf8")).toContain('globalThis.k8sBundleProbe = "edited yaml"');
   });
 
   it("reports a TypeScript syntax error in a source with its place, not a stack trace", async () => {

@@ -7,6 +7,8 @@
 import { changed, planFromObject, REPO_ROOT } from "./helpers/descriptions";
 import { resourcesOf, synthLibvirt, type Json } from "./helpers/libvirt-synth";
 import { synthGcp } from "./helpers/gcp-synth";
+import { Lazy, Token } from "cdktf";
+import { knownHostsNames } from "../constructs/ssh/host-keys";
 import { loadCluster } from "../src/cluster/load";
 
 const KEY_REF = (host: string) => new RegExp(`^\\$\\{tls_private_key\\.host-keys_ssh-host-key-${host}_[0-9A-F]{8}\\.private_key_openssh\\}$`);
@@ -46,12 +48,14 @@ describe.each(["clusters/local.yaml", "clusters/local-stacked.yaml"])("SSH host 
     expect(files).toHaveLength(1);
     const [, f] = files[0];
     expect(f).toMatchObject({ filename: `../../../secrets/${plan.cluster}/known_hosts`, file_permission: "0600", directory_permission: "0700" });
-    const content = f.content as string;
-    for (const h of plan.hosts) {
-      // join(" ", [join(",", distinct([name, fqdn, address, ssh address])), trimspace(<this host's public key>)])
-      expect(content).toContain(`join(",", distinct(["${h.name}", "${h.fqdn}", "${h.address}", "${h.address}"]))`);
-      expect(content).toMatch(new RegExp(`"${h.address}"\\]\\)\\), trimspace\\(tls_private_key\\.host-keys_ssh-host-key-${h.name}_[0-9A-F]{8}\\.public_key_openssh\\)`));
-    }
+    // One line per host, in the plan's order: its name, FQDN and address (SSH connects to that address here, listed
+    // once), a space, and its public key without the trailing newline; the file ends with a newline.
+    const lines = (f.content as string).split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines).toHaveLength(plan.hosts.length);
+    plan.hosts.forEach((h, i) => {
+      expect(lines[i]).toMatch(new RegExp(`^${h.name},${h.fqdn},${h.address} \\$\\{trimspace\\(tls_private_key\\.host-keys_ssh-host-key-${h.name}_[0-9A-F]{8}\\.public_key_openssh\\)\\}$`));
+    });
   });
 
   it("outputs each host's public key with its addresses", () => {
@@ -65,11 +69,18 @@ describe("SSH host keys on GCP", () => {
   const plan = loadCluster("clusters/gcp.yaml", REPO_ROOT).plan;
   const { compute } = synthGcp(plan);
 
-  it("lists the address SSH connects to (the public one) in known_hosts too", () => {
+  it("lists the address SSH connects to (the public one) in known_hosts too, each name once", () => {
     const [, f] = resourcesOf(compute, "local_sensitive_file")[0];
-    for (const h of plan.hosts) {
-      expect(f.content as string).toMatch(new RegExp(`distinct\\(\\["${h.name}", "${h.fqdn}", "${h.address}", google_compute_instance\\.[^.]+\\.network_interface\\[0\\]\\.access_config\\[0\\]\\.nat_ip\\]\\)`));
-    }
+    const lines = (f.content as string).split("\n");
+    expect(lines.pop()).toBe("");
+    // The public address is known only at apply, and could equal another name: Terraform's distinct() decides then.
+    plan.hosts.forEach((h, i) => {
+      expect(lines[i]).toMatch(
+        new RegExp(
+          `^\\$\\{join\\(",", distinct\\(\\["${h.name}", "${h.fqdn}", "${h.address}", google_compute_instance\\.[^.]+\\.network_interface\\[0\\]\\.access_config\\[0\\]\\.nat_ip\\]\\)\\)\\} \\$\\{trimspace\\(tls_private_key\\.host-keys_ssh-host-key-${h.name}_[0-9A-F]{8}\\.public_key_openssh\\)\\}$`,
+        ),
+      );
+    });
   });
 
   it("hands each instance only its own key", () => {
@@ -85,5 +96,17 @@ describe("SSH host keys on GCP", () => {
     const after = Object.fromEntries(resourcesOf(more, "tls_private_key"));
     expect(Object.keys(after).filter((id) => !(id in before)).map((id) => id.replace(/_[0-9A-F]{8}$/, ""))).toEqual(["host-keys_ssh-host-key-worker-4"]);
     for (const id of Object.keys(before)) expect(after[id]).toEqual(before[id]);
+  });
+});
+
+describe("the names of a known_hosts line", () => {
+  it("lists each name once, in the order given", () => {
+    expect(knownHostsNames(["cp-1", "cp-1.k8s.internal", "10.240.0.20", "10.240.0.20"])).toBe("cp-1,cp-1.k8s.internal,10.240.0.20");
+    expect(knownHostsNames(["b", "a", "b", "a"])).toBe("b,a");
+  });
+
+  it("leaves the deduplication to Terraform when a name is known only at apply", () => {
+    const names = knownHostsNames(["cp-1", Lazy.stringValue({ produce: () => "203.0.113.7" })]);
+    expect(Token.isUnresolved(names)).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Preload for the "floor, code cache" scenario: the floor with the same V8 code cache the app runs with
- * (scripts/code-cache.js), in a cache folder of its own, so the app's work can also be read against a floor
- * that compiles as little as the app does.
+ * Preload for the "floor, loaded as the app loads" scenario: the bundled floor (bench/entries.ts) with the same V8
+ * code cache the app runs with (scripts/code-cache.js), in a cache folder of its own, so the app's own work can also
+ * be read against a floor that loads and compiles as little as the app does.
  */
 "use strict";
 

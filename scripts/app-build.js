@@ -1,18 +1,32 @@
 /**
- * One esbuild bundle of a TypeScript entry point of this repository, as scripts/app.js runs the app (and the
- * benchmark its floor): CommonJS for node 20, every package in node_modules left outside (cdktf, constructs and
- * the providers must be the single copies the provider packages load too), the project's own TypeScript and
- * the generated .gen/ bindings inside. Written atomically, with a source map next to it.
+ * One esbuild bundle of a TypeScript entry point of this repository, as scripts/app.js runs the app: CommonJS for
+ * node 20, with the project's TypeScript, the generated .gen/ bindings and, by default, every package it imports
+ * from node_modules (cdktf with its own dependencies, constructs, the provider modules, zod, yaml) inside one file.
+ * Loading one file is what makes a synth fast: node's module loader resolves each of the ~650 files of those
+ * packages separately otherwise (stat calls, package.json lookups, one compile each), which is most of what
+ * loading cdktf costs. Inside the bundle every package exists once, so the provider classes and the stacks share
+ * one cdktf, as they do in node_modules.
  *
- * Returns the source files the bundle was built from (relative to the root, "/"-separated, sorted, without
- * node_modules); throws an Error whose message is esbuild's formatted report when the TypeScript does not compile.
+ * `packages: "external"` leaves node_modules outside, loaded by node as usual (the benchmark's floor: node
+ * loading the packages as any app would). Written atomically, with a source map next to it.
+ *
+ * One package is left out of the bundle: `archiver` (with its ~200 files of streams, glob and lodash, and
+ * graceful-fs, which patches node's fs on load), which cdktf loads only for archive assets (a TerraformAsset of
+ * type ARCHIVE). Those zip a folder by running cdktf's own module file as a script, which a bundle cannot do
+ * anyway. The app uses no assets (__tests__/app-fast-path.test.ts checks that no source imports them); in the
+ * bundle, `archiver` is scripts/bundle/no-archiver.js, a function that throws saying so.
+ *
+ * Returns the files the bundle was built from, relative to the root and "/"-separated, sorted: `sources` (the
+ * project's own) and `packageFiles` (those under a node_modules folder; with "external", none). Throws an Error
+ * whose message is esbuild's formatted report when the TypeScript does not compile.
  */
 "use strict";
 
 const fs = require("node:fs");
 const path = require("node:path");
 
-function buildBundle({ root, entry, outfile }) {
+function buildBundle({ root, entry, outfile, packages = "bundle" }) {
+  if (packages !== "bundle" && packages !== "external") throw new Error(`buildBundle: packages must be "bundle" or "external", not ${JSON.stringify(packages)}`);
   const esbuild = require("esbuild");
   let result;
   try {
@@ -24,7 +38,7 @@ function buildBundle({ root, entry, outfile }) {
       platform: "node",
       format: "cjs",
       target: "node20",
-      packages: "external",
+      ...(packages === "external" ? { packages: "external" } : { alias: { archiver: "./scripts/bundle/no-archiver.js" } }),
       // main.ts finds the repository root from its own folder; in the bundle that is the bundle's folder.
       define: { APP_ROOT_FROM_BUNDLE: JSON.stringify(path.relative(path.dirname(outfile), root).split(path.sep).join("/")) },
       sourcemap: "linked",
@@ -44,9 +58,9 @@ function buildBundle({ root, entry, outfile }) {
     fs.writeFileSync(out.path + suffix, out.contents);
     fs.renameSync(out.path + suffix, out.path);
   }
-  return Object.keys(result.metafile.inputs)
-    .filter((file) => !file.split("/").includes("node_modules"))
-    .sort();
+  const inputs = Object.keys(result.metafile.inputs).sort();
+  const inPackage = (file) => file.split("/").includes("node_modules");
+  return { sources: inputs.filter((f) => !inPackage(f)), packageFiles: inputs.filter(inPackage) };
 }
 
 module.exports = { buildBundle };

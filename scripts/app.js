@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 /**
  * The cdktf app's fast path, used by `npm run synth` and by cdktf.json's "app" (so `cdktf synth`/`deploy` run
- * it too): main.ts and the project's TypeScript compiled by esbuild into one CommonJS file,
- * .build/app/main.js (packages in node_modules stay outside it and load as usual). Loading one file of plain
- * JavaScript is what makes it fast: no TypeScript loader, no per-file transform or cache lookups.
+ * it too): main.ts, the project's TypeScript and the packages it imports compiled by esbuild into one CommonJS
+ * file, .build/app/main.js (scripts/app-build.js). Loading one file of plain JavaScript is what makes it fast: no
+ * TypeScript loader, no per-file resolution, transform or cache lookups.
  *
- * Never stale: .build/app/inputs.json records the SHA-256 of every source file the bundle was built from (as
- * esbuild reports them, plus tsconfig.json and the build script), and esbuild's version; before each run every one is hashed again, and any difference
- * (an edited, moved or deleted file) rebuilds the bundle first. A new file only enters through an import in an
- * existing one, which then differs. The build is written atomically (temporary files, then rename).
+ * Never stale: .build/app/inputs.json records the SHA-256 of every project file the bundle was built from (as
+ * esbuild reports them, plus tsconfig.json and the build script), esbuild's version, for every bundled file of
+ * node_modules its size, modification time and inode (a reinstall or an edit changes one of them; hashing those
+ * ~400 files on every run would cost more than it guards), and the same of the node_modules folder itself (a
+ * package added, removed or replaced there, or the folder swapped for another). Before each run all of them are checked again,
+ * and any difference (an edited, moved or deleted file, another package version) rebuilds the bundle first. A new
+ * file only enters through an import in an existing one, which then differs. The build is written atomically
+ * (temporary files, then rename).
  *
  * Before that, the libvirt bindings in .gen/ are checked (scripts/generate-libvirt-bindings.js) and generated
- * when missing or out of date. The bundle and the packages it loads run with a V8 code cache in
- * .build/app/code-cache (scripts/code-cache.js).
+ * when missing or out of date. The bundle runs with a V8 code cache in .build/app/code-cache
+ * (scripts/code-cache.js).
  *
  * Plain CommonJS: runs with no TypeScript tooling loaded.
  */
@@ -36,7 +40,7 @@ const CODE_CACHE = path.join(BUILD_DIR, "code-cache");
 const STAMP = path.join(BUILD_DIR, "inputs.json");
 const GENERATOR = path.join(__dirname, "generate-libvirt-bindings.js");
 /** Raised whenever what the stamp records changes, so an older stamp never passes. */
-const STAMP_FORMAT = 2;
+const STAMP_FORMAT = 3;
 
 function fail(message) {
   process.stderr.write(`${message}\n`);
@@ -45,6 +49,23 @@ function fail(message) {
 
 function sha256(file) {
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+/** What changes when a package file is reinstalled or edited in place (see above). */
+function fileSignature(file) {
+  const s = fs.statSync(file);
+  return `${s.size}:${s.mtimeMs}:${s.ino}`;
+}
+
+/** The node_modules folder as found (not followed, when it is a link): where packages resolve from. */
+function modulesSignature() {
+  const modules = path.join(ROOT, "node_modules");
+  try {
+    const s = fs.lstatSync(modules);
+    return `${s.ino}:${s.mtimeMs}${s.isSymbolicLink() ? `->${fs.readlinkSync(modules)}` : ""}`;
+  } catch {
+    return "missing";
+  }
 }
 
 function esbuildVersion() {
@@ -75,30 +96,35 @@ function bundleIsCurrent() {
   } catch {
     return false;
   }
-  if (!fs.existsSync(BUNDLE) || stamp.format !== STAMP_FORMAT || stamp.esbuild !== esbuildVersion() || !stamp.inputs || typeof stamp.inputs !== "object") return false;
-  for (const [file, hash] of Object.entries(stamp.inputs)) {
-    try {
-      if (sha256(path.join(ROOT, file)) !== hash) return false;
-    } catch {
-      return false;
-    }
+  const isRecord = (x) => x !== null && typeof x === "object";
+  if (!fs.existsSync(BUNDLE) || stamp.format !== STAMP_FORMAT || stamp.esbuild !== esbuildVersion() || stamp.modules !== modulesSignature()) return false;
+  if (!isRecord(stamp.inputs) || !isRecord(stamp.packages)) return false;
+  try {
+    for (const [file, hash] of Object.entries(stamp.inputs)) if (sha256(path.join(ROOT, file)) !== hash) return false;
+    for (const [file, signature] of Object.entries(stamp.packages)) if (fileSignature(path.join(ROOT, file)) !== signature) return false;
+  } catch {
+    return false;
   }
   return true;
 }
 
 /** Builds the bundle and its stamp (atomically); a TypeScript syntax error is reported as esbuild words it. */
 function build() {
-  let inputs;
+  // Before the build: a package changed while it runs makes the next run build again.
+  const modules = modulesSignature();
+  let built;
   try {
-    inputs = buildBundle({ root: ROOT, entry: ENTRY, outfile: BUNDLE });
+    built = buildBundle({ root: ROOT, entry: ENTRY, outfile: BUNDLE });
   } catch (e) {
     fail(`the app's TypeScript could not be compiled; nothing was synthesized:\n${e.message}`);
   }
   const hashes = {};
   // Besides the sources: what else decides the output of the build (esbuild reads tsconfig.json).
-  for (const file of [...inputs, "tsconfig.json", "scripts/app-build.js"]) hashes[file] = sha256(path.join(ROOT, file));
+  for (const file of [...built.sources, "tsconfig.json", "scripts/app-build.js"]) hashes[file] = sha256(path.join(ROOT, file));
+  const packages = {};
+  for (const file of built.packageFiles) packages[file] = fileSignature(path.join(ROOT, file));
   const temporary = `${STAMP}.tmp-${process.pid}`;
-  fs.writeFileSync(temporary, `${JSON.stringify({ format: STAMP_FORMAT, esbuild: esbuildVersion(), inputs: hashes }, null, 1)}\n`);
+  fs.writeFileSync(temporary, `${JSON.stringify({ format: STAMP_FORMAT, esbuild: esbuildVersion(), modules, inputs: hashes, packages }, null, 1)}\n`);
   fs.renameSync(temporary, STAMP);
 }
 

@@ -11,7 +11,7 @@
  */
 import { SensitiveFile } from "@cdktf/provider-local/lib/sensitive-file";
 import { PrivateKey } from "@cdktf/provider-tls/lib/private-key";
-import { Fn } from "cdktf";
+import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 
 export interface SshHostKeysProps {
@@ -69,6 +69,16 @@ export interface KnownHostsFileProps {
 }
 
 /**
+ * The names field of a known_hosts line: the names, each once, in their order, comma-separated. Names known at synth
+ * are deduplicated here; when one is a token (an address known only at apply), Terraform's distinct() does it then,
+ * since the token may turn out equal to another name.
+ */
+export function knownHostsNames(names: readonly string[]): string {
+  const unique = [...new Set(names)];
+  return unique.some((n) => Token.isUnresolved(n)) ? Fn.join(",", Fn.distinct(unique)) : unique.join(",");
+}
+
+/**
  * An OpenSSH known_hosts file with exactly the given entries, 0600 in a 0700 directory; rewritten by every apply
  * that changes a key or an address, so a host answering with another key makes ssh stop with "REMOTE HOST
  * IDENTIFICATION HAS CHANGED".
@@ -82,15 +92,17 @@ export class KnownHostsFile extends Construct {
     if (props.entries.length === 0) throw new Error(`${this.node.path}: no entries`);
     const lines = props.entries.map((e) => {
       if (e.names.length === 0) throw new Error(`${this.node.path}: an entry has no names`);
-      return Fn.join(" ", [Fn.join(",", Fn.distinct([...e.names])), e.publicKey]);
+      return `${knownHostsNames(e.names)} ${e.publicKey}`;
     });
     // local_sensitive_file for its 0600 default and so that plans do not print the file (it is public material,
-    // but a plan showing every host's key on each address change is noise).
+    // but a plan showing every host's key on each address change is noise). The content is one string template,
+    // "<names> ${trimspace(key)}" per line: cdktf resolves nested function calls once per enclosing call, so the
+    // equivalent join(join(join(distinct(...)))) expression cost it more than the rest of its stack.
     this.file = new SensitiveFile(this, "file", {
       filename: props.filename,
       filePermission: "0600",
       directoryPermission: "0700",
-      content: Fn.join("", [Fn.join("\n", lines), "\n"]),
+      content: `${lines.join("\n")}\n`,
     });
   }
 }
