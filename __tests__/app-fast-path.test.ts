@@ -28,6 +28,11 @@ function firstDifference(a: Map<string, Buffer>, b: Map<string, Buffer>): string
   return undefined;
 }
 
+/** Both copies wrote the same cdktf.out/ and nixos/, byte for byte. */
+function expectSameOutput(a: string, b: string): void {
+  for (const dir of ["cdktf.out", "nixos"]) expect(firstDifference(readTree(path.join(a, dir)), readTree(path.join(b, dir)))).toBeUndefined();
+}
+
 describe("the fast path and cdktf synth", () => {
   const direct = path.join(temp, "direct");
   const cli = path.join(temp, "cli");
@@ -43,8 +48,7 @@ describe("the fast path and cdktf synth", () => {
     expect(b.status).toBe(0);
     const out = readTree(path.join(direct, "cdktf.out"));
     expect([...out.keys()]).toEqual(expect.arrayContaining(["manifest.json", "stacks/network/cdk.tf.json", "stacks/compute/cdk.tf.json", "stacks/pki/cdk.tf.json", "topology.md"]));
-    expect(firstDifference(out, readTree(path.join(cli, "cdktf.out")))).toBeUndefined();
-    expect(firstDifference(readTree(path.join(direct, "nixos")), readTree(path.join(cli, "nixos")))).toBeUndefined();
+    expectSameOutput(direct, cli);
   });
 });
 
@@ -59,8 +63,7 @@ describe("the bundle and the packages in node_modules", () => {
   it.each(descriptionFiles())("%s: the bundled app writes what main.ts writes with every package loaded from node_modules", async (cluster) => {
     const [a, b] = await Promise.all([runApp(bundled, { cluster }), runApp(unbundled, { cluster, via: "tsx" })]);
     expect([a.status, a.stderr, b.status, b.stderr]).toEqual([0, "", 0, ""]);
-    expect(firstDifference(readTree(path.join(bundled, "cdktf.out")), readTree(path.join(unbundled, "cdktf.out")))).toBeUndefined();
-    expect(firstDifference(readTree(path.join(bundled, "nixos")), readTree(path.join(unbundled, "nixos")))).toBeUndefined();
+    expectSameOutput(bundled, unbundled);
   });
 
   it("holds cdktf, constructs, the providers, zod and yaml, but not archiver (cdktf's archive assets), which no source uses", async () => {

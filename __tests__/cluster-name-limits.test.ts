@@ -9,6 +9,7 @@ import { Testing } from "cdktf";
 import { DescriptionError, parseDescription } from "../src/cluster/load";
 import { gcpDerivedNames, meetsRule } from "../src/gcp/derived-names";
 import { GCE_NAME_MAX } from "../src/gcp/names";
+import { MACHINE_NAME_MAX } from "../src/cluster/names";
 import { buildClusterStacks } from "../stacks/app";
 import { withoutTokenStackTraces } from "../stacks/token-traces";
 import { stringify } from "yaml";
@@ -52,12 +53,22 @@ function attempt(target: "libvirt" | "gcp", name: string): Outcome {
     return { kind: "refused", report: e.message };
   }
   // Anything thrown from here on is the crash the property forbids.
+  let compute: Record<string, any> = {};
   withoutTokenStackTraces(() => {
     const stacks = buildClusterStacks(Testing.app(), plan);
     for (const stack of [stacks.network, stacks.compute, stacks.pki]) stack.prepareStack();
-    for (const stack of [stacks.network, stacks.compute, stacks.pki]) JSON.parse(Testing.synth(stack));
+    const [, synthesized] = [stacks.network, stacks.compute, stacks.pki].map((stack) => JSON.parse(Testing.synth(stack)));
+    compute = synthesized;
   });
   for (const derived of gcpDerivedNames(plan)) expect(meetsRule(derived.name, derived.rule)).toBe(true);
+  if (target === "libvirt") {
+    // Domains are machine names; volumes and config disks are files in the pool's folder (src/cluster/names.ts).
+    const names = (type: string) => Object.values((compute.resource?.[type] ?? {}) as Record<string, { name: string }>).map((r) => r.name);
+    for (const domain of names("libvirt_domain")) expect([domain, domain.length <= MACHINE_NAME_MAX]).toEqual([domain, true]);
+    for (const file of [...names("libvirt_volume"), ...names("libvirt_cloudinit_disk")]) {
+      expect([file, Buffer.byteLength(file) <= 255 && !file.includes("/")]).toEqual([file, true]);
+    }
+  }
   return { kind: "synthesized" };
 }
 

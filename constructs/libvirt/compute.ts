@@ -8,7 +8,7 @@ import { CloudinitDisk } from "../../.gen/providers/libvirt/cloudinit-disk";
 import { Domain } from "../../.gen/providers/libvirt/domain";
 import { Pool } from "../../.gen/providers/libvirt/pool";
 import { Volume } from "../../.gen/providers/libvirt/volume";
-import { ETCD_DATA_DISK_NAME } from "../../src/cluster/etcd-data-disk";
+import { libvirtNames } from "../../src/cluster/names";
 import type { MachineGuard } from "../../src/cluster/plan-types";
 import { RFC1123_LABEL } from "../../src/cluster/schema";
 import type { HostEndpoint } from "../target";
@@ -136,13 +136,13 @@ export class LibvirtClusterCompute extends Construct {
     this.networkAttachment = new DataResource(this, "network-attachment", { input: { network_id: props.networkId } });
 
     this.pool = new Pool(this, "pool", {
-      name: props.cluster,
+      name: libvirtNames.pool(props.cluster),
       type: "dir",
       target: { path: props.poolPath },
     });
 
     this.baseVolume = new Volume(this, "base-image", {
-      name: `${props.cluster}-base.qcow2`,
+      name: libvirtNames.baseVolume(props.cluster),
       pool: this.pool.name,
       source: props.baseImageSource,
       format: "qcow2",
@@ -165,7 +165,7 @@ export class LibvirtClusterCompute extends Construct {
         host.sshHostPrivateKey === undefined
           ? undefined
           : new CloudinitDisk(this, ids.configDisk, {
-              name: `${host.machineName}-config.iso`,
+              name: libvirtNames.configDisk(host.machineName),
               pool: this.pool.name,
               // The provider writes user_data as the ISO's `user-data` file (LIBVIRT_CONFIG_DISK in src/ssh/host-key-channel.ts).
               userData: host.sshHostPrivateKey,
@@ -173,7 +173,7 @@ export class LibvirtClusterCompute extends Construct {
             });
       if (configDisk) configDisks[host.name] = configDisk;
       const disk = new Volume(this, ids.disk, {
-        name: `${host.machineName}.qcow2`,
+        name: libvirtNames.rootVolume(host.machineName),
         pool: this.pool.name,
         baseVolumeId: this.baseVolume.id,
         format: "qcow2",
@@ -184,7 +184,7 @@ export class LibvirtClusterCompute extends Construct {
         host.etcdDataGiB === undefined
           ? undefined
           : new Volume(this, ids.etcdData, {
-              name: `${host.machineName}-${ETCD_DATA_DISK_NAME}.qcow2`,
+              name: libvirtNames.etcdDataVolume(host.machineName),
               pool: this.pool.name,
               format: "qcow2",
               size: host.etcdDataGiB * GIB,

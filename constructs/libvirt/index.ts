@@ -3,6 +3,7 @@
  * domains in the compute stack. One libvirt connection (provider) per stack, from the description's URI.
  */
 import type { Construct } from "constructs";
+import { libvirtNames } from "../../src/cluster/names";
 import type { ClusterPlan } from "../../src/cluster/plan-types";
 import type { LibvirtSettings } from "../../src/cluster/schema";
 import type { SshHostKeySource, Target, TargetCompute, TargetNetwork } from "../target";
@@ -39,7 +40,7 @@ export const libvirtTarget: Target<LibvirtNetworkOutputs> = {
   createNetwork(scope: Construct, plan: ClusterPlan): LibvirtNetworkOutputs {
     libvirtProvider(scope, settingsOf(plan).uri);
     const network = new LibvirtClusterNetwork(scope, LIBVIRT_CONSTRUCT_IDS.network, {
-      name: plan.cluster,
+      name: libvirtNames.network(plan.cluster),
       cidr: plan.nodeCidr,
       domain: plan.hostDomain,
       hosts: plan.hosts.map((h) => ({ name: h.name, address: h.address })),

@@ -4,6 +4,7 @@ import { DEFAULT_API_HOST_NUMBER, layoutHosts, type HostSlot } from "./layout";
 import { networkPlanOf, resolveLibvirtNetwork, type CommittedNetwork } from "./libvirt-network";
 import type { Description, PoolName } from "./schema";
 import { ETCD_DATA_DISK_DEFAULT_GIB } from "./etcd-data-disk";
+import { machineName } from "./names";
 import type { ClusterPlan, EtcdMember, HostPlan, LibvirtNetwork, MachineGuard, Role } from "./plan-types";
 
 export const API_PORT = 6443;
@@ -48,7 +49,7 @@ function planHost(d: Description, slot: HostSlot): HostPlan {
   return {
     name: slot.name,
     fqdn: `${slot.name}.${d.network.domain}`,
-    machineName: `${d.name}-${slot.name}`,
+    machineName: machineName(d.name, slot.name),
     pool: slot.pool,
     index: slot.index,
     roles,

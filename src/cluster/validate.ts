@@ -2,6 +2,7 @@
 import { cidrSize, formatIp, hostNumber, overlaps, parseCidr, parseIp, contains } from "./ipv4";
 import { DEFAULT_API_HOST_NUMBER, layoutHosts } from "./layout";
 import { resolveLibvirtNetwork, type CommittedNetwork } from "./libvirt-network";
+import { MACHINE_NAME_MAX, machineName } from "./names";
 import { RFC1123_LABEL, ROLE_POOLS, type Description } from "./schema";
 
 export interface Finding {
@@ -224,10 +225,10 @@ function checkHosts(d: Description): Finding[] {
       clashes.add(`label:${poolPath}`, `${poolPath}.namePrefix`, slot.name, (first, more) =>
         `host name "${first}"${andMore(more)} is not an RFC 1123 label (at most 63 characters); shorten namePrefix "${slot.spec.namePrefix}"`);
     }
-    const machineName = `${d.name}-${slot.name}`;
-    if (machineName.length > 63) {
-      clashes.add(`machine:${poolPath}`, `${poolPath}.namePrefix`, machineName, (first, more) =>
-        `machine name "${first}"${andMore(more)} (cluster name + host name) is longer than 63 characters; shorten name or namePrefix`);
+    const machine = machineName(d.name, slot.name);
+    if (machine.length > MACHINE_NAME_MAX) {
+      clashes.add(`machine:${poolPath}`, `${poolPath}.namePrefix`, machine, (first, more) =>
+        `machine name "${first}"${andMore(more)} (cluster name + host name) is longer than ${MACHINE_NAME_MAX} characters; shorten name or namePrefix`);
     }
     const owner = names.get(slot.name);
     if (owner && owner !== poolPath) {
