@@ -1,6 +1,7 @@
 /** The cdktf app: load and check the description, plan it, build the stacks, synthesize, then post-synth. */
 import * as path from "node:path";
 import { App } from "cdktf";
+import { APP_ROOT } from "./src/app-root";
 import { DEFAULT_DESCRIPTION } from "./src/cluster/load";
 import { reviewSynthOrThrow } from "./src/day2/step";
 import { runPostSynth } from "./src/postsynth";
@@ -10,10 +11,8 @@ import { OUTDIR_NAME, outdirProblem } from "./src/stack-dir";
 import { buildClusterStacks } from "./stacks/app";
 import { withoutTokenStackTraces } from "./stacks/token-traces";
 
-/** Set by scripts/app.js's build: the repository root relative to the bundle's folder (.build/app). */
-declare const APP_ROOT_FROM_BUNDLE: string | undefined;
-/** The repository root: main.ts's folder (tsx, jest), or the bundle's folder's grandparent. */
-const root = path.resolve(__dirname, typeof APP_ROOT_FROM_BUNDLE === "string" ? APP_ROOT_FROM_BUNDLE : ".");
+/** The repository root: main.ts's folder. */
+const root = APP_ROOT;
 
 /**
  * CLUSTER_CONFIG, else the context key `cluster` (cdktf.json "context", passed by the CLI as CDKTF_CONTEXT_JSON),

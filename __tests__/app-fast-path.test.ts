@@ -94,6 +94,20 @@ describe("no stale build", () => {
     writeFileSync(topology, readFileSync(topology, "utf8").replace('"## Stacks, in apply order"', '"## Stacks (edited), in apply order"'));
     expect((await runApp(copy)).status).toBe(0);
     expect(readFileSync(path.join(copy, "cdktf.out", "topology.md"), "utf8")).toContain("## Stacks (edited), in apply order");
+    // An edit that keeps every length (V8 checks only a script's length before it uses cached code).
+    writeFileSync(topology, readFileSync(topology, "utf8").replace('"## Stacks (edited), in apply order"', '"## Stacks (EDITED), in apply order"'));
+    expect((await runApp(copy)).status).toBe(0);
+    expect(readFileSync(path.join(copy, "cdktf.out", "topology.md"), "utf8")).toContain("## Stacks (EDITED), in apply order");
+  });
+
+  it("rebuilds instead of failing when the stamp is damaged", async () => {
+    const stamp = path.join(copy, ".build", "app", "inputs.json");
+    for (const damaged of ["null", "[]", "{", '{"format": 4}']) {
+      writeFileSync(stamp, damaged);
+      const run = await runApp(copy);
+      expect([damaged, run.status, run.stderr]).toEqual([damaged, 0, ""]);
+      expect(JSON.parse(readFileSync(stamp, "utf8"))).toMatchObject({ format: 4, inputs: expect.objectContaining({ "main.ts": expect.stringMatching(/^[0-9a-f]{64}$/) }) });
+    }
   });
 
   it("rebuilds when a bundled package changes (an edit in place, or another version installed)", async () => {

@@ -88,6 +88,25 @@ function testConfig(
   return { config, contents };
 }
 
+/**
+ * The host's known_hosts line as the compute stack synthesizes it, with the lab's address for the planned one and
+ * "KEY" for the public key Terraform makes.
+ */
+function knownHostsTemplate(): string {
+  const planned = plan("root").hosts.find((h) => h.name === HOST)!;
+  const [, file] = resourcesOf(synthLibvirt(plan("root")).compute, "local_sensitive_file")[0];
+  const line = String(file.content)
+    .split("\n")
+    .find((l) => l.startsWith(`${HOST},`))!;
+  return line.replaceAll(planned.address, NODE).replace(/\$\{trimspace\(tls_private_key\.host-keys_ssh-host-key-[^}]+\)\}$/, "KEY");
+}
+
+describe("the known_hosts line the real ssh below is given", () => {
+  it("is the compute stack's: name, FQDN and address once, then the host's public key", () => {
+    expect(knownHostsTemplate()).toBe(`${HOST},${HOST}.k8s.internal,${NODE} KEY`);
+  });
+});
+
 describeReal("a real delivery over SSH (terraform_data, sshd in a network namespace)", () => {
   let net: NetnsLab;
   let dir: string;
@@ -262,26 +281,10 @@ describeReal("a real delivery over SSH (terraform_data, sshd in a network namesp
     );
     return { status: r.status, output: `${r.stdout}${r.stderr}` };
   }
-  /**
-   * The host's known_hosts line as the compute stack synthesizes it, with the lab's address for the planned one and
-   * "KEY" for the public key Terraform makes.
-   */
-  let template: string | undefined;
-  function knownHostsTemplate(): string {
-    if (template === undefined) {
-      const planned = plan("root").hosts.find((h) => h.name === HOST)!;
-      const [, file] = resourcesOf(synthLibvirt(plan("root")).compute, "local_sensitive_file")[0];
-      const line = String(file.content)
-        .split("\n")
-        .find((l) => l.startsWith(`${HOST},`))!;
-      template = line.replaceAll(planned.address, NODE).replace(/\$\{trimspace\(tls_private_key\.host-keys_ssh-host-key-[^}]+\)\}$/, "KEY");
-    }
-    return template;
-  }
-  const knownHostsLine = (key: string) => `${knownHostsTemplate().replace("KEY", key)}\n`;
+  const template = knownHostsTemplate();
+  const knownHostsLine = (key: string) => `${template.replace("KEY", key)}\n`;
 
   it("makes ssh with the cluster's known_hosts stop when the host serves another key than the one Terraform made", () => {
-    expect(knownHostsTemplate()).toBe(`${HOST},${HOST}.k8s.internal,${NODE} KEY`);
     const file = path.join(dir, "known_hosts.changed");
     writeFileSync(file, knownHostsLine(pubKey("impostor")), { mode: 0o600 });
     const r = sshWith(file);

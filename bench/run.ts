@@ -80,12 +80,12 @@ async function main(): Promise<void> {
       }
     }
 
-    const floor: Scenario = { name: "floor", hosts: 0, via: "node", entry: buildFloor(copy) };
-    const floorCached: Scenario = { name: "floor, loaded as the app loads", hosts: 0, via: "node", entry: buildBundledFloor(copy), preload: ["bench/code-cache-preload.js"] };
+    const floor: Scenario = { name: "floor", hosts: 0, via: "node", entry: await buildFloor(copy) };
+    const floorCached: Scenario = { name: "floor, loaded as the app loads", hosts: 0, via: "node", entry: await buildBundledFloor(copy), preload: ["bench/code-cache-preload.js"] };
     const defaultCluster: Scenario = { name: "default cluster", hosts: hostsOf("clusters/local.yaml"), via: "app" };
     const viaCli: Scenario = { ...defaultCluster, name: "default cluster, cdktf synth", via: "cli" };
     const viaTsx: Scenario = { ...defaultCluster, name: "default cluster, tsx (no build)", via: "tsx" };
-    const barrels: Scenario = { ...defaultCluster, name: "default cluster, barrel imports", preload: [buildBarrels(copy)] };
+    const barrels: Scenario = { ...defaultCluster, name: "default cluster, barrel imports", preload: [await buildBarrels(copy)] };
     // Warm-up: the first run builds the app's bundle (.build/app) and tsx's cache; no scenario pays for that.
     for (const s of [floor, floorCached, defaultCluster, viaTsx, { ...defaultCluster, cluster: EXAMPLE_OF.gcp }]) await sample(copy, s);
 

@@ -5,14 +5,14 @@
  * file, .build/app/main.js (scripts/app-build.js). Loading one file of plain JavaScript is what makes it fast: no
  * TypeScript loader, no per-file resolution, transform or cache lookups.
  *
- * Never stale: .build/app/inputs.json records the SHA-256 of every project file the bundle was built from (as
- * esbuild reports them, plus tsconfig.json and the build script), esbuild's version, for every bundled file of
- * node_modules its size, modification time and inode (a reinstall or an edit changes one of them; hashing those
- * ~400 files on every run would cost more than it guards), and the same of the node_modules folder itself (a
- * package added, removed or replaced there, or the folder swapped for another). Before each run all of them are checked again,
- * and any difference (an edited, moved or deleted file, another package version) rebuilds the bundle first. A new
- * file only enters through an import in an existing one, which then differs. The build is written atomically
- * (temporary files, then rename).
+ * Never stale: .build/app/inputs.json records what the bundle was built from, each file as the build read it
+ * (scripts/app-build.js): the SHA-256 of every project file (plus tsconfig.json and the build script), for every
+ * bundled file of node_modules and each of their packages' package.json its size, modification time and inode,
+ * the same of the node_modules folder itself (a package added, removed or replaced there, or the folder swapped
+ * for another), and esbuild's version. Before each run all of them are checked again, and any difference (an
+ * edited, moved or deleted file, another package version, a file saved while the last build ran) rebuilds the
+ * bundle first. A new file only enters through an import in an existing one, which then differs. The build is
+ * written atomically (temporary files, then rename), and there is no stamp while it runs.
  *
  * Before that, the libvirt bindings in .gen/ are checked (scripts/generate-libvirt-bindings.js) and generated
  * when missing or out of date. The bundle runs with a V8 code cache in .build/app/code-cache
@@ -26,7 +26,7 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
-const { buildBundle } = require("./app-build");
+const { buildBundle, fileSignature } = require("./app-build");
 const { installCodeCache } = require("./code-cache");
 
 // The HashiCorp checkpoint service (version and security notices) is never needed to synthesize.
@@ -40,7 +40,7 @@ const CODE_CACHE = path.join(BUILD_DIR, "code-cache");
 const STAMP = path.join(BUILD_DIR, "inputs.json");
 const GENERATOR = path.join(__dirname, "generate-libvirt-bindings.js");
 /** Raised whenever what the stamp records changes, so an older stamp never passes. */
-const STAMP_FORMAT = 3;
+const STAMP_FORMAT = 4;
 
 function fail(message) {
   process.stderr.write(`${message}\n`);
@@ -49,12 +49,6 @@ function fail(message) {
 
 function sha256(file) {
   return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-}
-
-/** What changes when a package file is reinstalled or edited in place (see above). */
-function fileSignature(file) {
-  const s = fs.statSync(file);
-  return `${s.size}:${s.mtimeMs}:${s.ino}`;
 }
 
 /** The node_modules folder as found (not followed, when it is a link): where packages resolve from. */
@@ -96,9 +90,9 @@ function bundleIsCurrent() {
   } catch {
     return false;
   }
-  const isRecord = (x) => x !== null && typeof x === "object";
+  const isRecord = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+  if (!isRecord(stamp) || !isRecord(stamp.inputs) || !isRecord(stamp.packages)) return false;
   if (!fs.existsSync(BUNDLE) || stamp.format !== STAMP_FORMAT || stamp.esbuild !== esbuildVersion() || stamp.modules !== modulesSignature()) return false;
-  if (!isRecord(stamp.inputs) || !isRecord(stamp.packages)) return false;
   try {
     for (const [file, hash] of Object.entries(stamp.inputs)) if (sha256(path.join(ROOT, file)) !== hash) return false;
     for (const [file, signature] of Object.entries(stamp.packages)) if (fileSignature(path.join(ROOT, file)) !== signature) return false;
@@ -109,29 +103,35 @@ function bundleIsCurrent() {
 }
 
 /** Builds the bundle and its stamp (atomically); a TypeScript syntax error is reported as esbuild words it. */
-function build() {
-  // Before the build: a package changed while it runs makes the next run build again.
+async function build() {
+  // Taken before the build, so that a change made while it runs shows in the next check (the build records each
+  // input as it read it: scripts/app-build.js).
   const modules = modulesSignature();
+  const inputs = {};
+  // Besides the sources: what else decides the output of the build (esbuild reads tsconfig.json).
+  for (const file of ["tsconfig.json", "scripts/app-build.js"]) inputs[file] = sha256(path.join(ROOT, file));
+  // No stamp while building: an interrupted build leaves none, so the next run builds again.
+  fs.rmSync(STAMP, { force: true });
   let built;
   try {
-    built = buildBundle({ root: ROOT, entry: ENTRY, outfile: BUNDLE });
+    built = await buildBundle({ root: ROOT, entry: ENTRY, outfile: BUNDLE });
   } catch (e) {
     fail(`the app's TypeScript could not be compiled; nothing was synthesized:\n${e.message}`);
   }
-  const hashes = {};
-  // Besides the sources: what else decides the output of the build (esbuild reads tsconfig.json).
-  for (const file of [...built.sources, "tsconfig.json", "scripts/app-build.js"]) hashes[file] = sha256(path.join(ROOT, file));
-  const packages = {};
-  for (const file of built.packageFiles) packages[file] = fileSignature(path.join(ROOT, file));
   const temporary = `${STAMP}.tmp-${process.pid}`;
-  fs.writeFileSync(temporary, `${JSON.stringify({ format: STAMP_FORMAT, esbuild: esbuildVersion(), modules, inputs: hashes, packages }, null, 1)}\n`);
+  const stamp = { format: STAMP_FORMAT, esbuild: esbuildVersion(), modules, inputs: { ...built.sources, ...inputs }, packages: built.packageFiles };
+  fs.writeFileSync(temporary, `${JSON.stringify(stamp, null, 1)}\n`);
   fs.renameSync(temporary, STAMP);
 }
 
-ensureBindings();
-if (!bundleIsCurrent()) build();
-if (process.env.NIXOS_K8S_DEBUG === "1") process.setSourceMapsEnabled(true);
-// NIXOS_K8S_CODE_CACHE=0 turns the cache off (the output is the same either way; the tests check that).
-// Real paths: node names modules by them (node_modules may be a symlink, as in the benchmark's copies).
-if (process.env.NIXOS_K8S_CODE_CACHE !== "0") installCodeCache(CODE_CACHE, [BUILD_DIR, path.join(ROOT, "node_modules")].map((d) => fs.realpathSync(d)));
-require(BUNDLE);
+async function main() {
+  ensureBindings();
+  if (!bundleIsCurrent()) await build();
+  if (process.env.NIXOS_K8S_DEBUG === "1") process.setSourceMapsEnabled(true);
+  // NIXOS_K8S_CODE_CACHE=0 turns the cache off (the output is the same either way; the tests check that).
+  // Real paths: node names modules by them (node_modules may be a symlink, as in the benchmark's copies).
+  if (process.env.NIXOS_K8S_CODE_CACHE !== "0") installCodeCache(CODE_CACHE, [BUILD_DIR, path.join(ROOT, "node_modules")].map((d) => fs.realpathSync(d)));
+  require(BUNDLE);
+}
+
+main().catch((e) => fail(`the app could not start: ${e && e.message ? e.message : String(e)}`));

@@ -1,7 +1,7 @@
 /**
  * The names machines and their libvirt objects get, built from the cluster and host names: the one place they
- * are built. The plan, the libvirt constructs and validation all use these functions (the GCP target's names are
- * in src/gcp/names.ts). Pure.
+ * are built. The plan and validation build machine names here, the libvirt constructs every name of theirs (the
+ * GCP target's names are in src/gcp/names.ts). Pure.
  */
 import { ETCD_DATA_DISK_NAME } from "./etcd-data-disk";
 
@@ -16,8 +16,8 @@ export function machineName(cluster: string, host: string): string {
 /**
  * The libvirt objects of a cluster. The pool and the network are named after the cluster; the volumes are files in
  * the pool's folder, named after the machine they belong to. With a machine name of at most MACHINE_NAME_MAX
- * characters the longest, `<machine>-etcd-data.qcow2`, has at most 78: far within a file name's 255 bytes, so
- * the machine-name check bounds them all.
+ * characters the longest, `<machine>-etcd-data.qcow2`, has at most 79: far within a file name's 255 bytes, so
+ * the machine-name check bounds them all (the name-length property test checks every one it synthesizes).
  */
 export const libvirtNames = {
   pool: (cluster: string): string => cluster,

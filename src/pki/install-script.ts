@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { API_PORT, ETCD_CLIENT_PORT } from "../cluster/plan";
 import { UNITS, type BundleFile, type Unit } from "./bundle";
 import { pkiPath } from "./paths";
+import { APP_ROOT } from "../app-root";
 
 /** tmpfs, root-owned and not world-writable: staged keys never touch a disk and no other user can pre-create it. */
 export const STAGING_DIR = "/run/k8s-pki-staging";
@@ -29,7 +30,7 @@ export const RESTART_RECORD_DIR = "/var/lib/k8s-pki";
 export const RESTART_RECORD = `${RESTART_RECORD_DIR}/restart-owed`;
 
 /** The project's one definition of healthy, shared with the rollout script (scripts/deploy-cluster.sh). */
-export const HEALTH_LIBRARY = path.resolve(__dirname, "../../scripts/lib/health.sh");
+export const HEALTH_LIBRARY = path.join(APP_ROOT, "scripts", "lib", "health.sh");
 
 /** The health.sh check that gates the restart of a unit others depend on; units without one are not waited for. */
 export const HEALTH_CHECK_OF: Partial<Record<Unit, string>> = { etcd: "etcd-member", "kube-apiserver": "apiserver" };
