@@ -53,6 +53,13 @@ it("is refused by action-validator when a job needs one that does not exist (the
   }
 });
 
+it("tests exactly as .ci/run does, as root (network namespaces), with a terraform binary for the apply tests", () => {
+  const job = workflow.jobs.test;
+  expect(job.steps.some((s) => s.uses?.startsWith("hashicorp/setup-terraform@"))).toBe(true);
+  expect(runs(job)).toContain('sudo env "PATH=$PATH" CI=true bash .ci/run');
+  expect(runs(job)).not.toMatch(/npm (ci|install|test)/);
+});
+
 it("evaluates the flake with Nix without building, and every deploy node", () => {
   const job = workflow.jobs["nix-eval"];
   expect(job.steps.some((s) => s.uses?.startsWith("cachix/install-nix-action@"))).toBe(true);
