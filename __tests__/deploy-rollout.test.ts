@@ -12,6 +12,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { copyClusterFiles, EtcdLab, etcdLabUnavailable, issue, makeCa } from "./helpers/etcd-lab";
+import type { LabProcess } from "./helpers/netns";
 import { REPO } from "./nix/eval";
 
 const unavailable = etcdLabUnavailable() || (spawnSync("sh", ["-c", "command -v nix-instantiate"]).status === 0 ? "" : "nix-instantiate is not installed");
@@ -67,6 +68,9 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
   let root: string;
   let etcd: EtcdLab;
   let callsFile: string;
+  /** The /readyz stand-in of each API server and load balancer, by host. */
+  const readyz = new Map<string, LabProcess>();
+  let startReadyz: (host: string) => Promise<void>;
 
   beforeAll(async () => {
     root = mkdtempSync(path.join(tmpdir(), "deploy-rollout-"));
@@ -83,13 +87,17 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
     const www = path.join(root, "www");
     mkdirSync(www);
     writeFileSync(path.join(www, "readyz"), "ok");
+    startReadyz = async (host: string) => {
+      readyz.set(
+        host,
+        etcd.lab.spawn(host, ["sh", "-c", `cd ${www} && exec openssl s_server -quiet -WWW -accept 127.0.0.1:6443 -cert ${root}/pki/apiserver.crt -key ${root}/pki/apiserver.key`]),
+      );
+      // Listening once curl gets an answer.
+      for (let i = 0; i < 50 && etcd.lab.exec(host, ["curl", "-sk", "--max-time", "1", "https://127.0.0.1:6443/readyz"]).stdout !== "ok"; i++) await new Promise((r) => setTimeout(r, 100));
+    };
     for (const h of READYZ_HOSTS) {
       etcd.addHost(h.name, h.address);
-      etcd.lab.spawn(h.name, [
-        "sh",
-        "-c",
-        `cd ${www} && exec openssl s_server -quiet -WWW -accept 127.0.0.1:6443 -cert ${root}/pki/apiserver.crt -key ${root}/pki/apiserver.key`,
-      ]);
+      await startReadyz(h.name);
     }
 
     mkdirSync(path.join(root, "bin"));
@@ -284,6 +292,43 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
       rmSync(path.join(root, "not-ready"));
     }
   }, 120_000);
+
+  it("never restarts the last ready API server or load balancer, but deploys one that is not ready itself", async () => {
+    const stop = async (...hosts: string[]) => {
+      for (const h of hosts) await etcd.lab.stop(readyz.get(h)!);
+    };
+    try {
+      await stop("cp-1", "cp-2");
+      const last = deploy(["local", "cp-3", "--", "--skip-checks"]);
+      expect(last.status).toBe(1);
+      expect(last.stderr).toContain("STOPPED: not deploying cp-3: it is the last ready API server, and restarting it would leave the cluster without one");
+      expect(last.stderr).toMatch(/cp-1: apiserver: not ready \(\/readyz answered: nothing\)\n\s+cp-2: apiserver: not ready/);
+      expect(last.stderr).toContain("deploying those is allowed: scripts/deploy-cluster.sh local cp-1 cp-2");
+      expect(deployedSteps()).toEqual([]);
+
+      // cp-1 is down itself: deploying it takes nothing away (it may be the fix), so it is deployed, then waited for.
+      rmSync(callsFile, { force: true });
+      const fix = deploy(["local", "cp-1", "--", "--skip-checks"], { HEALTH_TIMEOUT: "2" });
+      expect(deployedSteps()).toEqual([["cp-1"]]);
+      expect(fix.stderr).toContain("STOPPED: cp-1 (API server) is not ready within 2s");
+
+      // With another API server ready again, cp-3 is deployed.
+      await startReadyz("cp-2");
+      rmSync(callsFile, { force: true });
+      expect(deploy(["local", "cp-3", "--", "--skip-checks"]).status).toBe(0);
+      expect(deployedSteps()).toEqual([["cp-3"]]);
+
+      // The same for the load balancers.
+      await stop("lb-2");
+      rmSync(callsFile, { force: true });
+      const lb = deploy(["local", "lb-1", "--", "--skip-checks"]);
+      expect(lb.status).toBe(1);
+      expect(lb.stderr).toContain("STOPPED: not deploying lb-1: it is the last ready load balancer");
+      expect(deployedSteps()).toEqual([]);
+    } finally {
+      for (const h of ["cp-1", "cp-2", "lb-2"]) if (readyz.get(h)!.exitCode !== null || readyz.get(h)!.signalCode !== null) await startReadyz(h);
+    }
+  }, 240_000);
 
   it("refuses to pass deploy-rs a rollback of succeeded hosts", () => {
     const r = deploy(["local", "--", "--rollback-succeeded", "true"]);

@@ -5,6 +5,8 @@
 #      quorum); after it: the member and then every member is healthy.
 #   2. control-plane hosts (that are not etcd members), one at a time: after each, its API server's /readyz.
 #   3. load balancers, one at a time: after each, it forwards /readyz to a ready API server.
+#   Before an API server or a load balancer (in any phase): it is not the last ready one of its kind, so
+#   restarting it never takes the API away; a host that is not ready itself is deployed (it may be the fix).
 #   4. workers, in batches of --batch hosts (default 1): after each batch, every node of it is Ready.
 #   A host that runs kubelet (control-plane hosts, workers) is also waited for until its node is Ready.
 #
@@ -198,6 +200,23 @@ wait_healthy() {
 
 etcd_urls() { etcd_member_urls "$@"; }
 
+# keep_one_ready <host> <check> <role field> <what>: refuses to deploy <host> when other hosts have its role, none
+# of them passes <check>, and <host> does: restarting it would leave none (the API gone until it is back). A host
+# that does not pass the check itself takes nothing away, so it is deployed.
+keep_one_ready() {
+  local host=$1 check_name=$2 field=$3 what=$4 other answer
+  local others=() down=()
+  mapfile -t others < <(jq -r --arg except "$host" "map(select(.host.$field and .host.name != \$except)) | .[].host.name" <<<"$hosts_json")
+  [ ${#others[@]} -gt 0 ] || return 0
+  for other in "${others[@]}"; do
+    if answer=$(check "$other" "$check_name"); then return 0; fi
+    down+=("$other: $answer")
+  done
+  answer=$(check "$host" "$check_name") || return 0
+  stop "$host" "not deploying $host: it is the last ready $what, and restarting it would leave the cluster without one" \
+    "${down[@]}" "make another one ready first (deploying those is allowed: $me $cluster ${others[*]}), then resume"
+}
+
 # The gates after a host's activation, by what it runs.
 gate() {
   local host=$1 resume=$2
@@ -326,6 +345,13 @@ while [ $k -lt ${#queue[@]} ]; do
           "$answer" "on the cluster's first deploy (no quorum yet) use --bootstrap: $me --bootstrap $cluster"
       fi
     fi
+  fi
+
+  if [ "$gates" -eq 1 ]; then
+    for h in "${step[@]}"; do
+      [ "$(host_field "$h" .host.runsControlPlane)" != true ] || keep_one_ready "$h" apiserver runsControlPlane "API server"
+      [ "$(host_field "$h" .host.runsLoadBalancer)" != true ] || keep_one_ready "$h" load-balancer runsLoadBalancer "load balancer"
+    done
   fi
 
   deploy_step "$host" "${step[@]}"
