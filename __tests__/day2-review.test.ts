@@ -1,7 +1,7 @@
 /**
  * The change review (src/day2/review.ts): what an edit of the description does to running hosts, compared with
  * the committed machine record; refused when it would make more than one etcd member (or every control-plane
- * host) unavailable; ALLOW_DISRUPTION rolls it one host at a time; what is held shows as pending. Checked in the
+ * host, or every load balancer) unavailable; ALLOW_DISRUPTION rolls it one host at a time; what is held shows as pending. Checked in the
  * review's preview and in the JSON synthesized from its effective plan.
  */
 import type { ClusterPlan } from "../src/cluster/plan-types";
@@ -126,6 +126,19 @@ describe("a replacement-forcing edit of one pool field", () => {
     expect(message).toContain("3 of 3 etcd members would be unavailable at once");
     expect(message).toContain("every control-plane host (3) would be unavailable at once: the API would be down");
     expect(message).toContain("cp-1: pools.controlPlane.memoryMiB 4096 -> 5120 (libvirt_domain.memory forces a new domain)");
+  });
+
+  it("the load balancers' memory: both would go at once (the API address answers nothing), refused; rolled with ALLOW_DISRUPTION", () => {
+    const after = edited(LOCAL, (d) => (d.pools.loadBalancer.memoryMiB = 1536));
+    const message = refusal(original(LOCAL), after);
+    expect(message).toContain("every load balancer (2) would be unavailable at once: the API address would answer nothing");
+    expect(message).toContain("lb-1: pools.loadBalancer.memoryMiB 1024 -> 1536 (libvirt_domain.memory forces a new domain)");
+    expect(message).toContain("ALLOW_DISRUPTION=lb-1 npm run synth");
+    const change = review(original(LOCAL), after, "lb-1");
+    expect(kinds(change)).toEqual({ "lb-1": "replaced" });
+    expect(pendingFields(change)).toEqual({ "lb-2": ["pools.loadBalancer.memoryMiB"] });
+    const json = domains(synthLibvirt(change.plan).compute);
+    expect([json["local-lb-1"].memory, json["local-lb-2"].memory]).toEqual([1536, 1024]);
   });
 
   it("one etcd member's replacement is within the limit: applied without an override, protection lifted for it only", () => {

@@ -3,10 +3,11 @@
  * decides, before anything is written, what this synth does to running hosts.
  *
  * - A change that replaces or stops machines is applied only while at most one etcd member (none of a cluster of
- *   fewer than 3) and not every control-plane host would be unavailable at once; otherwise the synth is refused.
+ *   fewer than 3), not every control-plane host and not every load balancer would be unavailable at once;
+ *   otherwise the synth is refused.
  * - ALLOW_DISRUPTION=<host,...> names the hosts that may be replaced or stopped in this synth: exactly those get
- *   the change (also beyond that limit: a deliberate rebuild); the other etcd members and control-plane hosts keep
- *   their recorded machines, and their change is reported as pending. This is how a change rolls one host at a time.
+ *   the change (also beyond that limit: a deliberate rebuild); the other etcd members, control-plane hosts and
+ *   load balancers keep their recorded machines, and their change is reported as pending. This is how a change rolls one host at a time.
  * - A change that cannot be done safely (an etcd member's zone, a shrinking data disk) is refused.
  * - Every other described value is applied, or reported as pending (bootstrap-only images, libvirt data volumes).
  *
@@ -100,8 +101,9 @@ export function committedHosts(nixosDir: string, clusterDirectory: string): stri
 
 const show = (value: string | number | null): string => (value === null ? "none" : String(value));
 
+/** Hosts the cluster cannot lose all at once: etcd members, API servers, and the load balancers in front of them. */
 function isCritical(roles: readonly string[]): boolean {
-  return roles.includes("etcd") || roles.includes("control-plane");
+  return roles.includes("etcd") || roles.includes("control-plane") || roles.includes("load-balancer");
 }
 
 /**
@@ -252,12 +254,14 @@ export function reviewChange(input: ReviewInput): ReviewedChange {
   } else {
     const members = Object.values(record.hosts).filter((h) => h.roles.includes("etcd")).length;
     const controlPlane = Object.values(record.hosts).filter((h) => h.roles.includes("control-plane")).length;
+    const loadBalancers = Object.values(record.hosts).filter((h) => h.roles.includes("load-balancer")).length;
     const down = [
       ...diffs.filter((d) => isCritical(d.host.roles) && disruptive(d).length > 0).map((d) => ({ name: d.host.name, roles: d.host.roles, lines: disruptive(d).map(formatChange) })),
       ...removed.filter((r) => isCritical(r.host.roles)).map((r) => ({ name: r.name, roles: r.host.roles, lines: ["removed from the description (its machine is destroyed)"] })),
     ];
     const etcdDown = down.filter((h) => h.roles.includes("etcd"));
     const cpDown = down.filter((h) => h.roles.includes("control-plane"));
+    const lbDown = down.filter((h) => h.roles.includes("load-balancer"));
     const budget = etcdDisruptionBudget(members);
     const problems: string[] = [];
     if (etcdDown.length > budget) {
@@ -266,9 +270,12 @@ export function reviewChange(input: ReviewInput): ReviewedChange {
     if (controlPlane > 0 && cpDown.length === controlPlane) {
       problems.push(`every control-plane host (${controlPlane}) would be unavailable at once: the API would be down`);
     }
+    if (loadBalancers > 0 && lbDown.length === loadBalancers) {
+      problems.push(`every load balancer (${loadBalancers}) would be unavailable at once: the API address would answer nothing`);
+    }
     if (problems.length > 0) {
-      const hosts = [...new Set([...etcdDown, ...cpDown].map((h) => h.name))];
-      const lines = [...etcdDown, ...cpDown].filter((h, i, all) => all.findIndex((o) => o.name === h.name) === i).flatMap((h) => h.lines.map((l) => `  - ${h.name}: ${l}`));
+      const hosts = [...new Set([...etcdDown, ...cpDown, ...lbDown].map((h) => h.name))];
+      const lines = [...etcdDown, ...cpDown, ...lbDown].filter((h, i, all) => all.findIndex((o) => o.name === h.name) === i).flatMap((h) => h.lines.map((l) => `  - ${h.name}: ${l}`));
       throw new ChangeRefused(`${plan.sourceFile}: this change is refused; nothing was written: ${problems.join("; ")}:\n${lines.join("\n")}\n  ${oneAtATime(plan, hosts)}`);
     }
   }
