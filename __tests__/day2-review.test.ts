@@ -141,6 +141,19 @@ describe("a replacement-forcing edit of one pool field", () => {
     expect([json["local-lb-1"].memory, json["local-lb-2"].memory]).toEqual([1536, 1024]);
   });
 
+  it("ALLOW_DISRUPTION naming one control-plane host while a load balancer is removed: asks for that one too, never for the held hosts", () => {
+    const after = edited(LOCAL, (d) => {
+      d.pools.controlPlane.memoryMiB = 6144;
+      d.pools.loadBalancer.count = 1;
+    });
+    const message = refusal(original(LOCAL), after, "cp-1");
+    expect(message).toContain("lb-2 is removed from the description; name it too, once the remaining load balancers are deployed (they hold the API address)");
+    expect(message).toContain("Name every host it disrupts: ALLOW_DISRUPTION=cp-1,lb-2");
+    const change = review(original(LOCAL), after, "cp-1,lb-2");
+    expect(kinds(change)).toEqual({ "cp-1": "replaced", "lb-2": "removed" });
+    expect(pendingFields(change)).toEqual({ "cp-2": ["pools.controlPlane.memoryMiB"], "cp-3": ["pools.controlPlane.memoryMiB"] });
+  });
+
   it("one etcd member's replacement is within the limit: applied without an override, protection lifted for it only", () => {
     // Two members differ from the record only for etcd-3 (e.g. the second half of a rolled change).
     const before = edited(LOCAL, (d) => (d.pools.etcd.memoryMiB = 3072));

@@ -93,7 +93,10 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
         etcd.lab.spawn(host, ["sh", "-c", `cd ${www} && exec openssl s_server -quiet -WWW -accept 127.0.0.1:6443 -cert ${root}/pki/apiserver.crt -key ${root}/pki/apiserver.key`]),
       );
       // Listening once curl gets an answer.
-      for (let i = 0; i < 50 && etcd.lab.exec(host, ["curl", "-sk", "--max-time", "1", "https://127.0.0.1:6443/readyz"]).stdout !== "ok"; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; etcd.lab.exec(host, ["curl", "-sk", "--max-time", "1", "https://127.0.0.1:6443/readyz"]).stdout !== "ok"; i++) {
+        if (i === 100) throw new Error(`the /readyz stand-in of ${host} does not answer: ${readyz.get(host)!.log()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     };
     for (const h of READYZ_HOSTS) {
       etcd.addHost(h.name, h.address);
@@ -303,7 +306,8 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
       expect(last.status).toBe(1);
       expect(last.stderr).toContain("STOPPED: not deploying cp-3: it is the last ready API server, and restarting it would leave the cluster without one");
       expect(last.stderr).toMatch(/cp-1: apiserver: not ready \(\/readyz answered: nothing\)\n\s+cp-2: apiserver: not ready/);
-      expect(last.stderr).toContain("deploying those is allowed: scripts/deploy-cluster.sh local cp-1 cp-2");
+      expect(last.stderr).toContain("deploying those is allowed: scripts/deploy-cluster.sh local cp-1 cp-2 -- --skip-checks");
+      expect(last.stderr).toContain("resume, once the cause is fixed: scripts/deploy-cluster.sh local cp-3 --from cp-3 -- --skip-checks");
       expect(deployedSteps()).toEqual([]);
 
       // cp-1 is down itself: deploying it takes nothing away (it may be the fix), so it is deployed, then waited for.
@@ -324,9 +328,21 @@ describeLab("scripts/deploy-cluster.sh with a real etcd cluster", () => {
       const lb = deploy(["local", "lb-1", "--", "--skip-checks"]);
       expect(lb.status).toBe(1);
       expect(lb.stderr).toContain("STOPPED: not deploying lb-1: it is the last ready load balancer");
+      expect(lb.stderr).toContain("add --allow-last-ready");
       expect(deployedSteps()).toEqual([]);
+
+      // lb-2 stays down: the operator accepts the short outage.
+      const accepted = deploy(["--allow-last-ready", "local", "lb-1", "--", "--skip-checks"]);
+      expect([accepted.status, deployedSteps()]).toEqual([0, [["lb-1"]]]);
+
+      // Nothing ready anywhere (a cluster's first deploy, or every balancer down): the host is deployed.
+      await stop("lb-1");
+      rmSync(callsFile, { force: true });
+      const none = deploy(["local", "lb-1", "--", "--skip-checks"], { HEALTH_TIMEOUT: "2" });
+      expect(deployedSteps()).toEqual([["lb-1"]]);
+      expect(none.stderr).toContain("STOPPED: lb-1 (load balancer) does not forward to a ready API server within 2s");
     } finally {
-      for (const h of ["cp-1", "cp-2", "lb-2"]) if (readyz.get(h)!.exitCode !== null || readyz.get(h)!.signalCode !== null) await startReadyz(h);
+      for (const h of ["cp-1", "cp-2", "lb-1", "lb-2"]) if (readyz.get(h)!.exitCode !== null || readyz.get(h)!.signalCode !== null) await startReadyz(h);
     }
   }, 240_000);
 

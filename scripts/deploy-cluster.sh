@@ -15,7 +15,7 @@
 # deploy fails or that does not become healthy within HEALTH_TIMEOUT, says which and why, and prints the command
 # that resumes from that host (--from).
 #
-#   scripts/deploy-cluster.sh [--bootstrap] [--from <host>] [--batch <n>] <cluster> [<host>...] [-- <deploy-rs options>]
+#   scripts/deploy-cluster.sh [--bootstrap] [--from <host>] [--batch <n>] [--allow-last-ready] <cluster> [<host>...] [-- <deploy-rs options>]
 #
 #   --bootstrap     the cluster's first deploy: etcd has no quorum yet and a single member cannot become healthy
 #                   alone, so every etcd member is deployed in one deploy-rs run (still each with its own magic
@@ -25,6 +25,9 @@
 #                   refused before anything is deployed.
 #   --from <host>   resume: skip the hosts before <host> in rollout order (as printed when a rollout stops).
 #   --batch <n>     workers deployed (and waited for) together; default 1.
+#   --allow-last-ready
+#                   deploy an API server or load balancer even when it is the last ready one (the others are
+#                   down for good, say): the API is unavailable while it restarts.
 #   <host>...       only these hosts (still in role order); default every host of the cluster.
 #
 # Examples:
@@ -56,17 +59,19 @@ export CHECKPOINT_DISABLE="${CHECKPOINT_DISABLE:-1}"
 me=scripts/deploy-cluster.sh
 usage() {
   [ $# -eq 0 ] || echo "$me: $*" >&2
-  echo "usage: $me [--bootstrap] [--from <host>] [--batch <n>] <cluster> [<host>...] [-- <deploy-rs options>]" >&2
+  echo "usage: $me [--bootstrap] [--from <host>] [--batch <n>] [--allow-last-ready] <cluster> [<host>...] [-- <deploy-rs options>]" >&2
   exit 2
 }
 
 bootstrap=0
+allow_last_ready=0
 from=""
 batch=1
 positional=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case $1 in
   --bootstrap) bootstrap=1 ;;
+  --allow-last-ready) allow_last_ready=1 ;;
   --from) [ $# -ge 2 ] || usage "--from needs a host name"; from=$2; shift ;;
   --from=*) from=${1#--from=} ;;
   --batch) [ $# -ge 2 ] || usage "--batch needs a number"; batch=$2; shift ;;
@@ -160,8 +165,18 @@ resume_command() {
   local command=("$me")
   [ "$1" != bootstrap ] || command+=(--bootstrap)
   [ "$batch" = 1 ] || command+=(--batch "$batch")
+  [ "$allow_last_ready" = 0 ] || command+=(--allow-last-ready)
   command+=("$cluster" "${named[@]}")
   [ "$1" = bootstrap ] || command+=(--from "$1")
+  [ ${#user_options[@]} -eq 0 ] || command+=(-- "${user_options[@]}")
+  printf '%q ' "${command[@]}" | sed 's/ $//'
+}
+
+# deploy_command <host>...: this script for just those hosts, with the same options.
+deploy_command() {
+  local command=("$me")
+  [ "$batch" = 1 ] || command+=(--batch "$batch")
+  command+=("$cluster" "$@")
   [ ${#user_options[@]} -eq 0 ] || command+=(-- "${user_options[@]}")
   printf '%q ' "${command[@]}" | sed 's/ $//'
 }
@@ -202,10 +217,11 @@ etcd_urls() { etcd_member_urls "$@"; }
 
 # keep_one_ready <host> <check> <role field> <what>: refuses to deploy <host> when other hosts have its role, none
 # of them passes <check>, and <host> does: restarting it would leave none (the API gone until it is back). A host
-# that does not pass the check itself takes nothing away, so it is deployed.
+# that does not pass the check itself takes nothing away, so it is deployed. --allow-last-ready skips this.
 keep_one_ready() {
   local host=$1 check_name=$2 field=$3 what=$4 other answer
   local others=() down=()
+  [ "$allow_last_ready" = 0 ] || return 0
   mapfile -t others < <(jq -r --arg except "$host" "map(select(.host.$field and .host.name != \$except)) | .[].host.name" <<<"$hosts_json")
   [ ${#others[@]} -gt 0 ] || return 0
   for other in "${others[@]}"; do
@@ -214,7 +230,8 @@ keep_one_ready() {
   done
   answer=$(check "$host" "$check_name") || return 0
   stop "$host" "not deploying $host: it is the last ready $what, and restarting it would leave the cluster without one" \
-    "${down[@]}" "make another one ready first (deploying those is allowed: $me $cluster ${others[*]}), then resume"
+    "${down[@]}" "make another one ready first (deploying those is allowed: $(deploy_command "${others[@]}")), then resume;" \
+    "or, if they stay down, accept that the API is unavailable while $host restarts: add --allow-last-ready"
 }
 
 # The gates after a host's activation, by what it runs.

@@ -101,6 +101,13 @@ export function committedHosts(nixosDir: string, clusterDirectory: string): stri
 
 const show = (value: string | number | null): string => (value === null ? "none" : String(value));
 
+/** What must happen before a removed host of these roles may go (docs/day-2.md). */
+function removalStep(roles: readonly string[]): string {
+  if (roles.includes("etcd")) return "once it has left the etcd membership";
+  if (roles.includes("control-plane")) return "once its node is drained";
+  return "once the remaining load balancers are deployed (they hold the API address)";
+}
+
 /** Hosts the cluster cannot lose all at once: etcd members, API servers, and the load balancers in front of them. */
 function isCritical(roles: readonly string[]): boolean {
   return roles.includes("etcd") || roles.includes("control-plane") || roles.includes("load-balancer");
@@ -241,14 +248,19 @@ export function reviewChange(input: ReviewInput): ReviewedChange {
     for (const d of diffs) {
       if (!allowedSet.has(d.host.name) && isCritical(d.host.roles) && disruptive(d).length > 0) held.add(d.host.name);
     }
+    const networkWide = network.length > 0 && held.size > 0;
+    const removedUnnamed = removed.filter((r) => isCritical(r.host.roles) && !allowedSet.has(r.name));
     const unholdable = [
-      ...(network.length > 0 && [...held].length > 0 ? [`${network.map((c) => c.field).join(" and ")}: ${network[0].why}; it cannot be limited to some hosts`] : []),
-      ...removed.filter((r) => isCritical(r.host.roles) && !allowedSet.has(r.name)).map((r) => `${r.name} is removed from the description; name it too, once it has left the etcd membership / been drained`),
+      ...(networkWide ? [`${network.map((c) => c.field).join(" and ")}: ${network[0].why}; it cannot be limited to some hosts`] : []),
+      ...removedUnnamed.map((r) => `${r.name} is removed from the description; name it too, ${removalStep(r.host.roles)}`),
     ];
     if (unholdable.length > 0) {
+      // The held hosts belong in the suggestion only when the change cannot be held at all (a network-wide one);
+      // otherwise naming them would disrupt them together, which is what holding them prevents.
+      const suggested = [...new Set([...allowed, ...(networkWide ? held : []), ...removedUnnamed.map((r) => r.name)])].sort();
       throw new ChangeRefused(
         `${plan.sourceFile}: ${ALLOW_DISRUPTION}=${allowed.join(",")} does not cover this change; nothing was written:\n${unholdable.map((l) => `  - ${l}`).join("\n")}\n` +
-          `  Name every host it disrupts: ${ALLOW_DISRUPTION}=${[...new Set([...allowed, ...held, ...removed.map((r) => r.name)])].sort().join(",")}`,
+          `  Name every host it disrupts: ${ALLOW_DISRUPTION}=${suggested.join(",")}`,
       );
     }
   } else {
