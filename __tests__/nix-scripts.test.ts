@@ -16,7 +16,8 @@ const RECORD = 'printf "%s" "$(basename "$0")" >>"$CALLS"; printf "\\t%s" "$@" >
 const STUBS: Readonly<Record<string, string>> = {
   nix: RECORD,
   deploy: RECORD,
-  ssh: `${RECORD}\nprintf '%s\\n' "$ETCD_HEALTH"`,
+  // What health.sh would print on the host, and its status.
+  ssh: `${RECORD}\nprintf '%s\\n' "$ETCD_HEALTH"\nexit "\${ETCD_HEALTH_STATUS:-0}"`,
   kubectl: `${RECORD}
 case "$1 $2" in
 "get pod") echo worker-1 ;;
@@ -153,7 +154,7 @@ function nodesJson(change: (name: string, node: { spec: { taints: object[] }; me
 }
 
 describe("scripts/check-cluster.sh", () => {
-  const healthy = ["10.240.0.11", "10.240.0.12", "10.240.0.13"].map((a) => `https://${a}:2379 is healthy: successfully committed proposal`).join("\n");
+  const healthy = "etcd-cluster: all 3 members healthy";
   const busyboxAnswer = (name: string, address: string) =>
     ["Server:\t\t10.32.0.10", "Address:\t10.32.0.10:53", "", `Name:\t${name}`, `Address: ${address}`, ""].join("\n");
 
@@ -197,6 +198,21 @@ describe("scripts/check-cluster.sh", () => {
     const result = run("check-cluster.sh", ["local"], { ETCD_HEALTH: healthy, NSLOOKUP_OUTPUT: busyboxAnswer(fqdn, "10.32.0.99") });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`FAIL: ${fqdn} resolved to '10.32.0.99' in the pod, expected 10.32.0.1`);
+  });
+
+  it("asks an etcd member over SSH whether every member is healthy (health.sh's etcd-cluster), and names the one that is not", () => {
+    const result = run("check-cluster.sh", ["local"], { ETCD_HEALTH: healthy, NSLOOKUP_OUTPUT: busyboxAnswer("kubernetes.default.svc.cluster.local", "10.32.0.1") });
+    expect(result.stdout).toContain("ok: etcd: all 3 members healthy");
+    const [first] = calls("ssh");
+    expect(first[first.length - 2]).toBe("root@10.240.0.10");
+    expect(first[first.length - 1]).toMatch(/^env .*K8S_ETCD_CERT='[^']+\/healthcheck-client\.crt' .* sh -s -- etcd-cluster https:\/\/10\.240\.0\.10:2379 https:\/\/10\.240\.0\.11:2379 https:\/\/10\.240\.0\.12:2379$/);
+
+    rmSync(callsFile, { force: true });
+    const down = "etcd-cluster: member https://10.240.0.12:2379 not healthy (/health answered: nothing)";
+    const failed = run("check-cluster.sh", ["local"], { ETCD_HEALTH: down, ETCD_HEALTH_STATUS: "1" });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain(`${down}\nFAIL: etcd is not healthy (checked on etcd-1)`);
+    expect(calls("kubectl")).toEqual([]);
   });
 
   it("fails with nslookup's own message when the name does not resolve", () => {

@@ -4,7 +4,7 @@
  * determinism test (synthesize from two different folders and compare).
  */
 import { spawn } from "node:child_process";
-import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync } from "node:fs";
+import { cpSync, lstatSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -108,26 +108,8 @@ export function runApp(dir: string, options: AppRunOptions = {}): Promise<AppRun
   });
 }
 
-/** Every file under `dir` (recursively), by "/"-separated relative path; empty when `dir` does not exist. */
-export function readTree(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (current: string, prefix: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(current).sort();
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const full = path.join(current, name);
-      const relative = prefix ? `${prefix}/${name}` : name;
-      if (statSync(full).isDirectory()) walk(full, relative);
-      else files.set(relative, readFileSync(full));
-    }
-  };
-  walk(dir, "");
-  return files;
-}
+/** Every file under `dir` (recursively), by "/"-separated relative path; the app's own reader (src/day2/tree.ts). */
+export { readTree } from "../src/day2/tree";
 
 /** Description files under clusters/ of `root`, "/"-separated and sorted. */
 export function descriptionFiles(root: string = REPO_ROOT): string[] {

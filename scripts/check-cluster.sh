@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke check of a deployed cluster:
-#   1. etcd is healthy: every member answers `etcdctl endpoint health --cluster`, run over SSH on an etcd member
-#      with the delivered health-check client certificate;
+#   1. etcd is healthy: every member's /health, asked over SSH from an etcd member (scripts/lib/health.sh's
+#      etcd-cluster check, the one definition of healthy, with the delivered health-check client certificate);
 #   2. every Kubernetes node of the description is registered and Ready, workers with no taint, control-plane nodes
 #      with exactly node-role.kubernetes.io/control-plane:NoSchedule and the label node-role.kubernetes.io/control-plane;
 #   3. a pod runs;
@@ -23,9 +23,11 @@ export CHECKPOINT_DISABLE="${CHECKPOINT_DISABLE:-1}"
   exit 2
 }
 cluster=$1
+me=scripts/check-cluster.sh
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-dir="nixos/clusters/$cluster"
+# shellcheck source=lib/cluster-hosts.sh
+. scripts/lib/cluster-hosts.sh
 timeout=${TIMEOUT:-300}
 pod=nixos-k8s-smoke-check
 namespace=default
@@ -38,48 +40,20 @@ ok() {
   echo "ok: $*"
 }
 
-[ -f "$dir/default.nix" ] || fail "no generated files for cluster $cluster ($dir): run cdktf synth for its description"
+# The host files (plan order), the SSH addresses and the cluster's known_hosts (scripts/lib/cluster-hosts.sh).
+cluster_hosts_load "$cluster"
 export KUBECONFIG=${KUBECONFIG:-secrets/$cluster/admin.kubeconfig}
 [ -f "$KUBECONFIG" ] || fail "no admin kubeconfig at $KUBECONFIG: run \`cdktf deploy pki\` for this cluster"
 
-# All host files of the cluster as one JSON list (plain data, no nixpkgs needed).
-hosts_json=$(nix-instantiate --eval --strict --json -E \
-  "let index = import ./$dir/default.nix; in map (name: import index.hostFiles.\${name}) index.hosts")
-
 # --- 1. etcd --------------------------------------------------------------------------------------------------
-etcd_host=$(jq -c 'map(select(.host.runsEtcd)) | first' <<<"$hosts_json")
-[ "$etcd_host" != "null" ] || fail "the description has no etcd member"
-name=$(jq -r '.host.name' <<<"$etcd_host")
-user=$(jq -r '.deploy.sshUser' <<<"$etcd_host")
-if [ "$(jq -r '.deploy.hostnameSource' <<<"$etcd_host")" = outputs ]; then
-  [ -f "$dir/outputs.json" ] || fail "$dir/outputs.json is missing: run \`npm run outputs -- $(jq -r '.cluster.sourceFile' <<<"$etcd_host")\`"
-  address=$(jq -r --arg name "$name" '.[$name].ssh_address' "$dir/outputs.json")
-else
-  address=$(jq -r '.deploy.hostname' <<<"$etcd_host")
-fi
-sudo=""
-[ "$user" = root ] || sudo="sudo -n"
-etcdctl_command=$(jq -r --arg sudo "$sudo" '
-  [$sudo, "etcdctl", "--endpoints=https://127.0.0.1:2379",
-   "--cacert=" + .pki.files.etcdCaCert,
-   "--cert=" + .pki.files.etcdHealthcheckClientCert,
-   "--key=" + .pki.files.etcdHealthcheckClientKey,
-   "endpoint", "health", "--cluster"] | map(select(. != "")) | join(" ")' <<<"$etcd_host")
-members=$(jq -r "map(select(.host.runsEtcd)) | length" <<<"$hosts_json")
-# The host keys the compute stack made (secrets/<cluster>/known_hosts), when it wrote them: a host answering with
-# another key stops the check ("REMOTE HOST IDENTIFICATION HAS CHANGED").
-known_hosts=()
-[ ! -f "secrets/$cluster/known_hosts" ] || known_hosts=(-o "UserKnownHostsFile=secrets/$cluster/known_hosts" -o StrictHostKeyChecking=yes)
-if ! health=$(ssh -o BatchMode=yes -o ConnectTimeout=10 "${known_hosts[@]}" "$user@$address" "$etcdctl_command" 2>&1); then
+witness=$(jq -r 'map(select(.host.runsEtcd)) | first | .host.name // ""' <<<"$hosts_json")
+[ -n "$witness" ] || fail "the description has no etcd member"
+mapfile -t urls < <(etcd_member_urls)
+if ! health=$(health_on_host "$witness" etcd-cluster "${urls[@]}"); then
   echo "$health" >&2
-  fail "etcd is not healthy (etcdctl on $name, $address)"
+  fail "etcd is not healthy (checked on $witness)"
 fi
-healthy=$(grep -c 'is healthy' <<<"$health" || true)
-[ "$healthy" -eq "$members" ] || {
-  echo "$health" >&2
-  fail "etcd: $healthy of $members members healthy"
-}
-ok "etcd: all $members members healthy"
+ok "etcd: ${health#etcd-cluster: }"
 
 # --- 2. nodes -------------------------------------------------------------------------------------------------
 mapfile -t expected < <(jq -r 'map(select(.host.runsKubelet) | .host.name) | .[]' <<<"$hosts_json")

@@ -157,8 +157,6 @@ if [ -n "$from" ]; then
   rollout=("${rollout[@]:$start}")
 fi
 
-check() { health_on_host "$@"; }
-
 # --- stopping and resuming --------------------------------------------------------------------------------------
 done_hosts=()
 resume_command() {
@@ -197,24 +195,6 @@ stop() {
   exit 1
 }
 
-# wait_healthy <host> <check> [args]: retries the check until it passes or HEALTH_TIMEOUT passes.
-wait_healthy() {
-  local host=$1 deadline=$((SECONDS + health_timeout)) answer
-  shift
-  while :; do
-    if answer=$(check "$host" "$@"); then
-      echo "  $host: $answer" >&2
-      return 0
-    fi
-    [ $SECONDS -lt $deadline ] || break
-    sleep "$health_interval"
-  done
-  last_answer=$answer
-  return 1
-}
-
-etcd_urls() { etcd_member_urls "$@"; }
-
 # keep_one_ready <host> <check> <role field> <what>: refuses to deploy <host> when other hosts have its role, none
 # of them passes <check>, and <host> does: restarting it would leave none (the API gone until it is back). A host
 # that does not pass the check itself takes nothing away, so it is deployed. --allow-last-ready skips this.
@@ -225,10 +205,10 @@ keep_one_ready() {
   mapfile -t others < <(jq -r --arg except "$host" "map(select(.host.$field and .host.name != \$except)) | .[].host.name" <<<"$hosts_json")
   [ ${#others[@]} -gt 0 ] || return 0
   for other in "${others[@]}"; do
-    if answer=$(check "$other" "$check_name"); then return 0; fi
+    if answer=$(health_on_host "$other" "$check_name"); then return 0; fi
     down+=("$other: $answer")
   done
-  answer=$(check "$host" "$check_name") || return 0
+  answer=$(health_on_host "$host" "$check_name") || return 0
   stop "$host" "not deploying $host: it is the last ready $what, and restarting it would leave the cluster without one" \
     "${down[@]}" "make another one ready first (deploying those is allowed: $(deploy_command "${others[@]}")), then resume;" \
     "or, if they stay down, accept that the API is unavailable while $host restarts: add --allow-last-ready"
@@ -237,27 +217,27 @@ keep_one_ready() {
 # The gates after a host's activation, by what it runs.
 gate() {
   local host=$1 resume=$2
-  mapfile -t urls < <(etcd_urls)
+  mapfile -t urls < <(etcd_member_urls)
   if [ "$(host_field "$host" .host.runsEtcd)" = true ]; then
-    wait_healthy "$host" etcd-member ||
-      stop "$resume" "$host (etcd member) did not become healthy within ${health_timeout}s" "$last_answer" \
+    health_wait "$host" etcd-member ||
+      stop "$resume" "$host (etcd member) did not become healthy within ${health_timeout}s" "$health_answer" \
         "look at it: ssh $(ssh_destination "$host") journalctl -u etcd -n 50"
-    wait_healthy "$host" etcd-cluster "${urls[@]}" ||
-      stop "$resume" "the etcd cluster is not healthy after deploying $host (checked from $host for ${health_timeout}s)" "$last_answer"
+    health_wait "$host" etcd-cluster "${urls[@]}" ||
+      stop "$resume" "the etcd cluster is not healthy after deploying $host (checked from $host for ${health_timeout}s)" "$health_answer"
   fi
   if [ "$(host_field "$host" .host.runsControlPlane)" = true ]; then
-    wait_healthy "$host" apiserver ||
-      stop "$resume" "$host (API server) is not ready within ${health_timeout}s" "$last_answer" \
+    health_wait "$host" apiserver ||
+      stop "$resume" "$host (API server) is not ready within ${health_timeout}s" "$health_answer" \
         "look at it: ssh $(ssh_destination "$host") journalctl -u kube-apiserver -n 50"
   fi
   if [ "$(host_field "$host" .host.runsLoadBalancer)" = true ]; then
-    wait_healthy "$host" load-balancer ||
-      stop "$resume" "$host (load balancer) does not forward to a ready API server within ${health_timeout}s" "$last_answer" \
+    health_wait "$host" load-balancer ||
+      stop "$resume" "$host (load balancer) does not forward to a ready API server within ${health_timeout}s" "$health_answer" \
         "look at it: ssh $(ssh_destination "$host") journalctl -u haproxy -n 50"
   fi
   if [ "$(host_field "$host" .host.runsKubelet)" = true ]; then
-    wait_healthy "$host" node-ready "$host" ||
-      stop "$resume" "node $host is not Ready within ${health_timeout}s" "$last_answer" \
+    health_wait "$host" node-ready "$host" ||
+      stop "$resume" "node $host is not Ready within ${health_timeout}s" "$health_answer" \
         "look at it: kubectl describe node $host; ssh $(ssh_destination "$host") journalctl -u kubelet -n 50"
   fi
 }
@@ -310,8 +290,8 @@ if [ "$bootstrap" -eq 1 ]; then
   if [ ${#members[@]} -gt 0 ] && [ "$gates" -eq 1 ]; then
     # Deploying every member at once is only safe without a quorum to lose: a cluster that already has one gets
     # a rolling deploy.
-    mapfile -t urls < <(etcd_urls)
-    if answer=$(check "${members[0]}" etcd-cluster "${urls[@]}"); then
+    mapfile -t urls < <(etcd_member_urls)
+    if answer=$(health_on_host "${members[0]}" etcd-cluster "${urls[@]}"); then
       echo "$me: not bootstrapping: the etcd cluster is already running ($answer), and --bootstrap would restart every member at once; deploy it rolling: $me $cluster${named[*]:+ ${named[*]}}" >&2
       exit 1
     fi
@@ -319,9 +299,9 @@ if [ "$bootstrap" -eq 1 ]; then
   if [ ${#members[@]} -gt 0 ]; then
     deploy_step bootstrap "${members[@]}"
     if [ "$gates" -eq 1 ]; then
-      mapfile -t urls < <(etcd_urls)
-      wait_healthy "${members[0]}" etcd-cluster "${urls[@]}" ||
-        stop bootstrap "the new etcd cluster did not become healthy within ${health_timeout}s (checked from ${members[0]})" "$last_answer" \
+      mapfile -t urls < <(etcd_member_urls)
+      health_wait "${members[0]}" etcd-cluster "${urls[@]}" ||
+        stop bootstrap "the new etcd cluster did not become healthy within ${health_timeout}s (checked from ${members[0]})" "$health_answer" \
           "look at the members: ssh <member> journalctl -u etcd -n 50"
       # Then each member's own gates (a stacked member's API server and node), one host at a time. A failure
       # here resumes without --bootstrap from that member: the cluster has its quorum now.
@@ -354,10 +334,10 @@ while [ $k -lt ${#queue[@]} ]; do
 
   if [ "$phase" = etcd ] && [ "$gates" -eq 1 ]; then
     # Restarting this member must leave a quorum: every other member is healthy before it is touched.
-    mapfile -t others < <(etcd_urls "$host")
+    mapfile -t others < <(etcd_member_urls "$host")
     if [ ${#others[@]} -gt 0 ]; then
       witness=$(jq -r --arg except "$host" 'map(select(.host.runsEtcd and .host.name != $except)) | first | .host.name' <<<"$hosts_json")
-      if ! answer=$(check "$witness" etcd-cluster "${others[@]}"); then
+      if ! answer=$(health_on_host "$witness" etcd-cluster "${others[@]}"); then
         stop "$host" "not deploying $host: the other etcd members must be healthy first, so that restarting $host keeps a quorum (checked from $witness)" \
           "$answer" "on the cluster's first deploy (no quorum yet) use --bootstrap: $me --bootstrap $cluster"
       fi

@@ -16,8 +16,10 @@
 # replaced with its data volume, the root volume is kept). See docs/day-2.md#data-disks-and-migration.
 # Run again for a member that was already moved: it finds the disk mounted and only redeploys and checks it.
 #
-# Needs ssh, jq and nix-instantiate here; the hosts have util-linux and e2fsprogs (NixOS base). TIMEOUT (default
-# 300) bounds each health wait, in seconds. DEPLOY_SCRIPT overrides scripts/deploy-cluster.sh (tests).
+# Needs ssh, jq and nix-instantiate here; the hosts have util-linux and e2fsprogs (NixOS base). HEALTH_TIMEOUT
+# (default 300; TIMEOUT, its older name, still works) bounds each health wait, in seconds, here and in the deploy
+# it runs; HEALTH_INTERVAL (default 5) spaces the attempts. DEPLOY_SCRIPT overrides scripts/deploy-cluster.sh
+# (tests).
 set -euo pipefail
 
 usage() {
@@ -30,7 +32,9 @@ shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 me=etcd-move-data
-timeout=${TIMEOUT:-300}
+# TIMEOUT is this script's older name for it; the deploy it runs waits as long.
+health_timeout=${HEALTH_TIMEOUT:-${TIMEOUT:-300}}
+export HEALTH_TIMEOUT=$health_timeout
 deploy_script=${DEPLOY_SCRIPT:-$root/scripts/deploy-cluster.sh}
 
 fail() {
@@ -45,12 +49,11 @@ cluster_hosts_load "$cluster"
 member_urls=$(etcd_member_urls | tr '\n' ' ')
 
 wait_healthy() {
-  local name=$1 deadline=$((SECONDS + timeout)) out
-  until out=$(health_on_host "$name" etcd-member) && out=$(health_on_host "$name" etcd-cluster $member_urls); do
-    [ $SECONDS -lt $deadline ] || fail "$name did not become healthy within ${timeout}s ($out); stopping here. Members after it were not touched; its old data is in /var/lib/etcd.pre-disk on its root disk (docs/day-2.md#data-disks-and-migration)"
-    sleep 5
-  done
-  echo "etcd-move-data: $name: $out"
+  local name=$1
+  # Progress goes to stdout here, in this script's words (health_wait's own lines are for the rollout's log).
+  { health_wait "$name" etcd-member && health_wait "$name" etcd-cluster $member_urls; } 2>/dev/null ||
+    fail "$name did not become healthy within ${health_timeout}s ($health_answer); stopping here. Members after it were not touched; its old data is in /var/lib/etcd.pre-disk on its root disk (docs/day-2.md#data-disks-and-migration)"
+  echo "etcd-move-data: $name: $health_answer"
 }
 
 # Runs on the member (as root): format if blank, stop, copy, mount, start. Idempotent.

@@ -90,21 +90,6 @@ if [ "$yes" -ne 1 ]; then
   [ "$answer" = "$cluster" ] || fail "not confirmed"
 fi
 
-wait_for() {
-  local host=$1 deadline=$((SECONDS + health_timeout)) answer
-  shift
-  while :; do
-    if answer=$(health_on_host "$host" "$@"); then
-      echo "  $host: $answer" >&2
-      return 0
-    fi
-    [ $SECONDS -lt $deadline ] || break
-    sleep "${HEALTH_INTERVAL:-5}"
-  done
-  echo "$answer" >&2
-  return 1
-}
-
 # 2. Nothing writes any more.
 for host in "${control_plane[@]}"; do
   echo "stopping the control plane on $host" >&2
@@ -136,12 +121,12 @@ for host in "${members[@]}"; do
 done
 mapfile -t urls < <(etcd_member_urls)
 echo "waiting for the restored etcd cluster" >&2
-wait_for "${members[0]}" etcd-cluster "${urls[@]}" || fail "the restored etcd cluster is not healthy within ${health_timeout}s"
+health_wait "${members[0]}" etcd-cluster "${urls[@]}" || fail "the restored etcd cluster is not healthy within ${health_timeout}s: $health_answer"
 for host in "${control_plane[@]}"; do
   on_host_root "$host" "systemctl start kube-apiserver kube-controller-manager kube-scheduler" </dev/null || fail "could not start the control plane on $host"
 done
 for host in "${control_plane[@]}"; do
-  wait_for "$host" apiserver || fail "the API server on $host is not ready within ${health_timeout}s"
+  health_wait "$host" apiserver || fail "the API server on $host is not ready within ${health_timeout}s: $health_answer"
 done
 
 cat >&2 <<EOF

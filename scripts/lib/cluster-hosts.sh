@@ -1,5 +1,5 @@
-# The hosts of one cluster as the operator scripts see them (bash; sourced by deploy-cluster.sh, etcd-restore.sh
-# and etcd-pull-snapshot.sh, which run from the repository root):
+# The hosts of one cluster as the operator scripts see them (bash; sourced by the scripts in scripts/, which run
+# from the repository root and set $me to their own name for messages):
 #   cluster_hosts_load <cluster>   reads every generated host file (nixos/clusters/<cluster>) into $hosts_json,
 #                                  and checks a GCP cluster's saved outputs (the SSH addresses)
 #   host_field <host> <jq path>    one value of a host file
@@ -9,6 +9,10 @@
 #   health_on_host <host> <check> [args]
 #                                  one attempt of a scripts/lib/health.sh check on the host, with the certificate
 #                                  paths of its host file; node-ready runs here with the admin kubeconfig
+#   health_wait <host> <check> [args]
+#                                  retries that check until it passes (says so on stderr) or $health_timeout seconds
+#                                  pass (each script sets it from HEALTH_TIMEOUT, with its own default), every
+#                                  HEALTH_INTERVAL (default 5) seconds; the last answer is left in $health_answer
 #   etcd_member_urls [<except>]    the etcd members' client URLs (but one)
 # SSH verifies host keys against secrets/<cluster>/known_hosts when it exists (StrictHostKeyChecking=yes).
 
@@ -85,6 +89,19 @@ health_on_host() {
   else
     on_host "$host" "env $(health_env "$host") sh -s -- $*" <scripts/lib/health.sh 2>&1
   fi
+}
+
+health_wait() {
+  local host=$1 deadline=$((SECONDS + ${health_timeout:-600}))
+  shift
+  while :; do
+    if health_answer=$(health_on_host "$host" "$@"); then
+      echo "  $host: $health_answer" >&2
+      return 0
+    fi
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep "${HEALTH_INTERVAL:-5}"
+  done
 }
 
 etcd_member_urls() {
