@@ -147,3 +147,20 @@ describe("docs/description.md states the limits the property finds", () => {
     expect(docs).toContain("`<name>-worker-N`: `name` at most 54 characters");
   });
 });
+
+describe("GCP names built from a host name", () => {
+  it("refuses an etcd pool prefix whose data disk name would be too long, naming the prefix (no crash at synth)", () => {
+    const d = small("gcp", "k8s");
+    d.pools.etcd.namePrefix = `e${"x".repeat(49)}`;
+    // The instance name (56 characters) fits; "<instance>-etcd-data" (66) does not.
+    let report = "";
+    try {
+      parseDescription(stringify(d), "clusters/test.yaml");
+    } catch (e) {
+      report = (e as Error).message;
+    }
+    expect(report).toMatch(
+      /pools\.etcd\.namePrefix(?: \(line \d+\))?: the etcd data disk of host ex+-1 name "k8s-ex+-1-etcd-data" \(cluster name, host name and suffix\) has 66 characters, the limit is 63; shorten name or pools\.etcd\.namePrefix by 3/,
+    );
+  });
+});

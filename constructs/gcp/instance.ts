@@ -6,7 +6,7 @@ import type { HostPlan } from "../../src/cluster/plan-types";
 import type { GcpSettings } from "../../src/cluster/schema";
 import { ETCD_DATA_DISK_NAME } from "../../src/cluster/etcd-data-disk";
 import { GCE_HOST_KEY_METADATA_KEY } from "../../src/ssh/host-key-channel";
-import { gceName } from "../../src/gcp/names";
+import { etcdDataDiskNameParts, gceName } from "../../src/gcp/names";
 
 /**
  * Terraform attribute path of the boot image. Ignored after creation unless the host's guard applies a new image:
@@ -76,7 +76,7 @@ export class GcpHostInstance extends Construct {
     }
     if (host.etcdDataGiB !== undefined) {
       this.etcdDataDisk = new ComputeDisk(this, "etcd-data", {
-        name: gceName(host.machineName, ETCD_DATA_DISK_NAME),
+        name: gceName(...etcdDataDiskNameParts(host.machineName)),
         description: `etcd data of member ${host.name} of Kubernetes cluster ${props.cluster}`,
         zone: host.zone,
         size: host.etcdDataGiB,

@@ -6,7 +6,9 @@ import type { ClusterPlan } from "../cluster/plan-types";
 import type { Finding } from "../cluster/validate";
 import { clusterFirewallRules } from "./firewall-rules";
 import {
+  backupWriterAccountIdCandidate,
   CLUSTER_NAME_SUFFIXES,
+  etcdDataDiskNameParts,
   firewallRuleNameParts,
   GCE_NAME,
   GCE_NAME_MAX,
@@ -24,6 +26,8 @@ export interface DerivedName {
   readonly what: string;
   readonly name: string;
   readonly rule: NameRule;
+  /** For a name built from a host name too: the pool whose namePrefix is in it. */
+  readonly pool?: string;
 }
 
 /** What GCE accepts, in words, for messages. */
@@ -51,8 +55,10 @@ export function gcpDerivedNames(plan: ClusterPlan): DerivedName[] {
     ...zones.map((zone) => gce(`control-plane instance group in ${zone}`, instanceGroupNameParts(cluster, zone))),
     // The image name hashes the tarball's https URL (constructs/gcp/image.ts); the hash has a fixed length.
     ...("tarball" in plan.gcp.image ? [gce("uploaded image", imageNameParts(cluster, plan.gcp.image.tarball))] : []),
-    ...plan.hosts.map((h) => gce(`instance of host ${h.name}`, [h.machineName])),
+    ...plan.hosts.map((h) => ({ ...gce(`instance of host ${h.name}`, [h.machineName]), pool: h.pool })),
+    ...plan.hosts.filter((h) => h.runsEtcd).map((h) => ({ ...gce(`etcd data disk of host ${h.name}`, etcdDataDiskNameParts(h.machineName)), pool: h.pool })),
     { what: "node service account id", name: serviceAccountIdCandidate(cluster), rule: "service-account-id" },
+    ...(plan.backup.enabled && plan.backup.bucket !== undefined ? [{ what: "etcd backup writer account id", name: backupWriterAccountIdCandidate(cluster), rule: "service-account-id" as const }] : []),
   ];
 }
 
@@ -77,6 +83,16 @@ export function derivedNameFindings(plan: ClusterPlan): Finding[] {
   if (tooLong.length > 0) {
     const longest = tooLong[0];
     const excess = longest.name.length - GCE_NAME_MAX;
+    if (longest.pool !== undefined) {
+      const prefix = `pools.${longest.pool}.namePrefix`;
+      return [
+        {
+          severity: "error",
+          path: prefix,
+          message: `the ${longest.what} name "${longest.name}" (cluster name, host name and suffix) has ${longest.name.length} characters, the limit is ${GCE_NAME_MAX}; shorten name or ${prefix} by ${excess}`,
+        },
+      ];
+    }
     return [
       {
         severity: "error",

@@ -6,6 +6,7 @@
  * failing at apply. Pure: no cdktf.
  */
 import { createHash } from "node:crypto";
+import { ETCD_DATA_DISK_NAME } from "../cluster/etcd-data-disk";
 import type { HostPlan } from "../cluster/plan-types";
 
 /** Compute Engine resource names and network tags (RFC 1035): a letter first, at most 63 characters. */
@@ -84,6 +85,11 @@ export function imageNameParts(cluster: string, source: string): string[] {
 }
 
 /** The parts of a firewall rule's name: "<cluster>-<rule key>" (keys: src/gcp/firewall-rules.ts). */
+/** An etcd member's data disk: `<machine>-etcd-data`. */
+export function etcdDataDiskNameParts(machineName: string): string[] {
+  return [machineName, ETCD_DATA_DISK_NAME];
+}
+
 export function firewallRuleNameParts(cluster: string, key: string): string[] {
   return [cluster, key];
 }
@@ -128,14 +134,19 @@ export function serviceAccountIdCandidate(cluster: string): string {
  * 30 characters, a prefix of the cluster name, "-bk-" and a short hash of it (deterministic).
  */
 export function backupWriterAccountId(cluster: string): string {
-  const plain = `${cluster}-etcd-backup`;
-  if (SERVICE_ACCOUNT_ID.test(plain)) return plain;
-  const hash = createHash("sha256").update(cluster).digest("hex").slice(0, 8);
-  const id = `${cluster.slice(0, 18).replace(/-+$/, "")}-bk-${hash}`;
+  const id = backupWriterAccountIdCandidate(cluster);
   if (!SERVICE_ACCOUNT_ID.test(id)) {
     throw new Error(`cannot derive a GCP service account id from the cluster name "${cluster}": start "name" with a letter`);
   }
   return id;
+}
+
+/** The backup writer's id as derived, before the check (see backupWriterAccountId). */
+export function backupWriterAccountIdCandidate(cluster: string): string {
+  const plain = `${cluster}-etcd-backup`;
+  if (SERVICE_ACCOUNT_ID.test(plain)) return plain;
+  const hash = createHash("sha256").update(cluster).digest("hex").slice(0, 8);
+  return `${cluster.slice(0, 18).replace(/-+$/, "")}-bk-${hash}`;
 }
 
 /** Short, stable content hash for names that must change when their source changes (e.g. an uploaded image). */
