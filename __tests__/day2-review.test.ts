@@ -217,6 +217,21 @@ describe("stops, zones, images and the network", () => {
     expect(partial).toContain("it cannot be limited to some hosts");
   });
 
+  it.each([
+    ["libvirt.network.bridge", (d: Record<string, any>) => (d.libvirt.network = { bridge: "k8s-lab0" }), /libvirt\.network\.bridge k8s-local -> k8s-lab0 \(forces a new libvirt network/],
+    [
+      "libvirt.network.dynamicRange",
+      (d: Record<string, any>) => (d.libvirt.network = { dynamicRange: { start: "10.240.0.200", end: "10.240.0.250" } }),
+      /libvirt\.network\.dynamicRange 10\.240\.0\.192 to 10\.240\.0\.254 -> 10\.240\.0\.200 to 10\.240\.0\.250 \(forces a new libvirt network \(its dnsmasq range\)/,
+    ],
+  ])("%s of an existing network replaces it and every domain: refused like network.domain, applied with every host named", (_field, edit, line) => {
+    const after = edited(LOCAL, edit);
+    expect(refusal(original(LOCAL), after)).toMatch(line);
+    expect(refusal(original(LOCAL), after, "etcd-1")).toContain("it cannot be limited to some hosts");
+    const all = original(LOCAL).hosts.map((h) => h.name).join(",");
+    expect(Object.values(kinds(review(original(LOCAL), after, all)))).toEqual(Array(10).fill("replaced"));
+  });
+
   it("a named host loses its protection even without a described change (a deliberate re-image with terraform apply -replace)", () => {
     const change = review(original(GCP), original(GCP), "cp-2");
     expect(change.hosts).toEqual([]);

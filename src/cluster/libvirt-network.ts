@@ -93,7 +93,8 @@ function sameRange(a: DhcpRange | typeof WHOLE_SUBNET_RANGE, b: DhcpRange | type
   return a.start === b.start && a.end === b.end;
 }
 
-function showRange(range: DhcpRange | typeof WHOLE_SUBNET_RANGE): string {
+/** A range as messages and the machine record show it: "10.240.0.192 to 10.240.0.254", or "whole-subnet". */
+export function showRange(range: DhcpRange | typeof WHOLE_SUBNET_RANGE): string {
   return typeof range === "string" ? range : `${range.start} to ${range.end}`;
 }
 

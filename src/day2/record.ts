@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { showRange } from "../cluster/libvirt-network";
 import type { ClusterPlan, HostPlan } from "../cluster/plan-types";
 
 export const MACHINE_RECORD_FILE = "machines.json";
@@ -75,10 +76,13 @@ export function recordHost(host: HostPlan, image: string | null): MachineRecordH
 export function clusterAttributes(plan: ClusterPlan): Record<string, string> {
   if (plan.target === "libvirt") {
     const libvirt = plan.libvirt;
+    const network = plan.libvirtNetwork?.record;
     return {
       "network.nodeCidr": plan.nodeCidr,
       "network.domain": plan.hostDomain,
       ...(libvirt ? { "libvirt.domainType": libvirt.domainType, "libvirt.poolPath": libvirt.poolPath } : {}),
+      // As the network was made (src/cluster/libvirt-network.ts); a record from before these keys compares nothing.
+      ...(network ? { "libvirt.network.bridge": network.bridge, "libvirt.network.dynamicRange": showRange(network.dynamicRange) } : {}),
     };
   }
   return { ...(plan.gcp ? { "gcp.project": plan.gcp.project, "gcp.region": plan.gcp.region } : {}), "network.nodeCidr": plan.nodeCidr };

@@ -166,6 +166,8 @@ const CLUSTER_WIDE_WHY: Readonly<Record<string, string>> = {
   "network.domain": "forces a new libvirt network, and every domain is replaced with it (libvirt_domain network-attachment)",
   "libvirt.domainType": "libvirt_domain.type forces a new domain for every host",
   "libvirt.poolPath": "forces a new storage pool, and so new volumes (root disks and etcd data) and domains for every host",
+  "libvirt.network.bridge": "forces a new libvirt network, and every domain is replaced with it (libvirt_domain network-attachment)",
+  "libvirt.network.dynamicRange": "forces a new libvirt network (its dnsmasq range), and every domain is replaced with it",
   "gcp.project": "every resource is created again in the other project",
   "gcp.region": "forces a new subnetwork, and every instance and disk is replaced with it",
 };
