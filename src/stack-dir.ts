@@ -26,7 +26,7 @@ export function fromStackDir(repoRelativePath: string): string {
 }
 
 /** Whether `dir` is `root` or below it (both absolute). */
-function isInside(root: string, dir: string): boolean {
+export function isInside(root: string, dir: string): boolean {
   const relative = path.relative(root, dir);
   return relative === "" || (relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }

@@ -9,6 +9,9 @@ import { fromStackDir } from "./stack-dir";
 /** Local state root, relative to the repository root; git-ignored (state holds private keys). */
 export const LOCAL_STATE_DIR = "state";
 
+/** Operator credentials the stacks write (kubeconfigs, known_hosts), relative to the repository root; git-ignored. */
+export const SECRETS_DIR = "secrets";
+
 /** Default object prefix of GCS state. */
 export const DEFAULT_GCS_PREFIX = "nixos-k8s";
 

@@ -8,6 +8,7 @@ import { Token } from "cdktf";
 import type { Construct } from "constructs";
 import type { ClusterPlan } from "../src/cluster/plan-types";
 import { fromStackDir } from "../src/stack-dir";
+import { SECRETS_DIR } from "../src/state-locations";
 import { KnownHostsFile, SshHostKeys } from "../constructs/ssh/host-keys";
 import type { Target, TargetCompute } from "../constructs/target";
 import { ClusterStack } from "./cluster-stack";
@@ -17,7 +18,7 @@ import type { NetworkStack } from "./network";
 export const ETCD_BACKUP_WRITER_KEY_OUTPUT = "etcd_backup_writer_key";
 /** The operator's known_hosts for a cluster, relative to the repository root (secrets/ is git-ignored). */
 export function knownHostsRepoPath(cluster: string): string {
-  return `secrets/${cluster}/known_hosts`;
+  return `${SECRETS_DIR}/${cluster}/known_hosts`;
 }
 
 export class ComputeStack extends ClusterStack {

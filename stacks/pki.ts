@@ -10,6 +10,7 @@ import type { ClusterPlan } from "../src/cluster/plan-types";
 import { bundleFor } from "../src/pki/bundle";
 import { CAS } from "../src/pki/catalog";
 import { fromStackDir } from "../src/stack-dir";
+import { SECRETS_DIR } from "../src/state-locations";
 import { AdminKubeconfig } from "../constructs/pki/admin-kubeconfig";
 import { ClusterPki } from "../constructs/pki/cluster-pki";
 import { HostDelivery } from "../constructs/pki/host-delivery";
@@ -19,8 +20,6 @@ import { ClusterStack, REQUIRED_TERRAFORM_VERSION_WITH_BASTION } from "./cluster
 import type { ComputeStack } from "./compute";
 import type { NetworkStack } from "./network";
 
-/** Operator credentials root, relative to the repository root; git-ignored. */
-export const SECRETS_DIR = "secrets";
 
 /** The admin kubeconfig, relative to the repository root. */
 export function adminKubeconfigRepoPath(cluster: string): string {

@@ -3,9 +3,9 @@
  * network is created (changing either replaces the network, and with it every domain), so they are resolved
  * here from the description, the cluster's committed record, or the defaults for a new network. Pure.
  */
-import { createHash } from "node:crypto";
 import { cidrSize, formatIp, hostNumber, parseCidr, parseIp, type Cidr } from "./ipv4";
 import { DEFAULT_API_HOST_NUMBER, layoutHosts } from "./layout";
+import { shortHash } from "./names";
 import type { Description } from "./schema";
 import type { Finding } from "./validate";
 
@@ -61,7 +61,7 @@ export const MIGRATION_DOC = "docs/targets.md#moving-an-existing-network-to-a-pe
 export function bridgeNameFor(cluster: string): string {
   const plain = `${BRIDGE_PREFIX}${cluster}`;
   if (plain.length <= MAX_BRIDGE_NAME_LENGTH) return plain;
-  const hash = createHash("sha256").update(cluster).digest("hex").slice(0, 6);
+  const hash = shortHash(cluster, 6);
   const head = cluster.slice(0, MAX_BRIDGE_NAME_LENGTH - BRIDGE_PREFIX.length - 1 - hash.length);
   return `${BRIDGE_PREFIX}${head}_${hash}`;
 }
@@ -80,12 +80,6 @@ export function plannedDynamicRange(nodeCidr: string): DhcpRange {
   const cidr = parseCidr(nodeCidr)!;
   const size = cidrSize(cidr);
   return { start: formatIp(cidr.network + (size / 4) * 3), end: formatIp(cidr.network + lastUsable(cidr)) };
-}
-
-/** libvirt's own range for the subnet (what WHOLE_SUBNET_RANGE means): from the first address after the gateway. */
-export function libvirtDefaultRange(nodeCidr: string): DhcpRange {
-  const cidr = parseCidr(nodeCidr)!;
-  return { start: formatIp(cidr.network + 2), end: formatIp(cidr.network + lastUsable(cidr)) };
 }
 
 function sameRange(a: DhcpRange | typeof WHOLE_SUBNET_RANGE, b: DhcpRange | typeof WHOLE_SUBNET_RANGE): boolean {

@@ -8,6 +8,7 @@ import { planCluster } from "./plan";
 import type { ClusterPlan } from "./plan-types";
 import { derivedNameFindings } from "../gcp/derived-names";
 import { schemaFindings } from "./schema-messages";
+import { isInside } from "../stack-dir";
 import { validateDescription, type Finding } from "./validate";
 import { readYaml } from "./yaml-source";
 
@@ -77,11 +78,6 @@ export const MAX_DESCRIPTION_BYTES = 1024 * 1024;
 
 const only = (file: string, message: string) => new DescriptionError(file, [{ severity: "error", path: "", message }]);
 
-/** Whether `target` is `root` or below it (both absolute, resolved). */
-function isInside(root: string, target: string): boolean {
-  const relative = path.relative(root, target);
-  return relative === "" || (!relative.startsWith(`..${path.sep}`) && relative !== ".." && !path.isAbsolute(relative));
-}
 
 const REASONS: Record<string, string> = {
   ENOENT: "the file does not exist",

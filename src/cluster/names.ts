@@ -3,7 +3,13 @@
  * are built. The plan and validation build machine names here, the libvirt constructs every name of theirs (the
  * GCP target's names are in src/gcp/names.ts). Pure.
  */
+import { createHash } from "node:crypto";
 import { ETCD_DATA_DISK_NAME } from "./etcd-data-disk";
+
+/** Short, stable hash (hex digits of SHA-256) for a name derived from a longer value (an image URL, a cluster name). */
+export function shortHash(value: string, digits = 10): string {
+  return createHash("sha256").update(value).digest("hex").slice(0, digits);
+}
 
 /** A machine name is a libvirt domain or a GCE instance; both are kept to a DNS label's length. */
 export const MACHINE_NAME_MAX = 63;

@@ -5,8 +5,8 @@
  * name Compute Engine would refuse is reported against the description instead of crashing the synth or
  * failing at apply. Pure: no cdktf.
  */
-import { createHash } from "node:crypto";
 import { ETCD_DATA_DISK_NAME } from "../cluster/etcd-data-disk";
+import { shortHash } from "../cluster/names";
 import type { HostPlan } from "../cluster/plan-types";
 
 /** Compute Engine resource names and network tags (RFC 1035): a letter first, at most 63 characters. */
@@ -125,7 +125,7 @@ export function serviceAccountId(cluster: string): string {
 export function serviceAccountIdCandidate(cluster: string): string {
   const plain = `${cluster}-nodes`;
   if (SERVICE_ACCOUNT_ID.test(plain)) return plain;
-  const hash = createHash("sha256").update(cluster).digest("hex").slice(0, 8);
+  const hash = shortHash(cluster, 8);
   return `${cluster.slice(0, 21).replace(/-+$/, "")}-${hash}`;
 }
 
@@ -145,11 +145,7 @@ export function backupWriterAccountId(cluster: string): string {
 export function backupWriterAccountIdCandidate(cluster: string): string {
   const plain = `${cluster}-etcd-backup`;
   if (SERVICE_ACCOUNT_ID.test(plain)) return plain;
-  const hash = createHash("sha256").update(cluster).digest("hex").slice(0, 8);
+  const hash = shortHash(cluster, 8);
   return `${cluster.slice(0, 18).replace(/-+$/, "")}-bk-${hash}`;
 }
 
-/** Short, stable content hash for names that must change when their source changes (e.g. an uploaded image). */
-export function shortHash(value: string): string {
-  return createHash("sha256").update(value).digest("hex").slice(0, 10);
-}

@@ -64,10 +64,6 @@ const LABELS: Readonly<Record<Authority, string>> = {
   "service-account": "service-account signing key",
 };
 
-export function authorityLabel(authority: Authority): string {
-  return LABELS[authority];
-}
-
 const ROTATION_PATH = (authority: Authority) =>
   `set ${rotationField(authority)} to "trust", apply, then "reissue", apply, then "drop", apply, then remove it and apply (docs/pki.md#ca-rotation)`;
 

@@ -18,28 +18,24 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { readSynthesizedStacks, type SynthesizedStack } from "../export/manifest";
-import { LOCAL_STATE_DIR } from "../state-locations";
-import { OUTDIR_NAME } from "../stack-dir";
+import { LOCAL_STATE_DIR, SECRETS_DIR } from "../state-locations";
+import { isInside, OUTDIR_NAME } from "../stack-dir";
 import { declaredBackend } from "./backend-cache";
 import type { PostSynthContext } from "./index";
 
 /** The plan file `cdktf diff` leaves in a stack's folder (cdktf-cli: `terraform plan -out plan`). */
 export const CDKTF_PLAN_FILE = "plan";
-/** Operator credentials written by the stacks (kubeconfigs, known_hosts), relative to the repository root. */
-export const SECRETS_ROOT = "secrets";
 
 const PRIVATE_DIR = 0o700;
 const PRIVATE_FILE = 0o600;
 
-function isInside(root: string, file: string): boolean {
-  const relative = path.relative(root, file);
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
-}
+/** Whether `file` lies below `root` (not `root` itself). */
+const isBelow = (root: string, file: string): boolean => file !== root && isInside(root, file);
 
 /** Creates (or tightens) every directory from `top` down to `dir` (which is `top` or below it), each 0700. */
 function privateDirs(top: string, dir: string): void {
   const chain = [dir];
-  while (chain[0] !== top && isInside(top, chain[0])) chain.unshift(path.dirname(chain[0]));
+  while (chain[0] !== top && isBelow(top, chain[0])) chain.unshift(path.dirname(chain[0]));
   for (const d of chain) {
     mkdirSync(d, { mode: PRIVATE_DIR, recursive: true });
     chmodSync(d, PRIVATE_DIR);
@@ -71,7 +67,7 @@ export function protectLocalState(root: string, outdir: string, stacks: readonly
     const backend = declaredBackend(stack.json);
     if (backend?.type !== "local" || typeof backend.config.path !== "string") continue;
     const file = path.resolve(outdir, ...stack.workingDirectory.split("/"), backend.config.path);
-    if (!isInside(stateRoot, file)) continue;
+    if (!isBelow(stateRoot, file)) continue;
     privateDirs(stateRoot, path.dirname(file));
     // The backup too: terraform (re)writes it on every apply, creating it with the umask's mode when missing.
     for (const f of [file, `${file}.backup`]) if (!existsSync(f)) closeSync(openSync(f, "a", PRIVATE_FILE));
@@ -86,7 +82,7 @@ export function protectLocalState(root: string, outdir: string, stacks: readonly
 
 /** secrets/ and secrets/<cluster>/ 0700 where they exist (created by hashicorp/local at apply). */
 export function protectSecrets(root: string, cluster: string): void {
-  const top = path.join(root, SECRETS_ROOT);
+  const top = path.join(root, SECRETS_DIR);
   for (const dir of [top, path.join(top, cluster)]) if (existsSync(dir)) chmodSync(dir, PRIVATE_DIR);
 }
 

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { parseCidr, overlaps, formatCidr } from "../cluster/ipv4";
+import { MAX_DESCRIPTION_BYTES } from "../cluster/load";
 import { DEFAULT_LIBVIRT_URI, type Description } from "../cluster/schema";
 import type { Finding } from "../cluster/validate";
 import { readYaml } from "../cluster/yaml-source";
@@ -84,7 +85,7 @@ export function otherDescriptions(root: string, resolved: string): Neighbour[] {
     const real = realOrNull(full);
     if (!real || real === resolved) continue;
     try {
-      if (!statSync(real).isFile() || statSync(real).size > 1024 * 1024) continue;
+      if (!statSync(real).isFile() || statSync(real).size > MAX_DESCRIPTION_BYTES) continue;
       const source = readYaml(readFileSync(real, "utf8"));
       if (source.findings.length === 0) found.push(neighbourOf(`${DESCRIPTIONS_DIR}/${name}`, source.value));
     } catch {
