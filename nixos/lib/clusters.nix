@@ -48,7 +48,7 @@ let
     in
     {
       inherit name index;
-      # In deploy order (load balancers, etcd, control plane, workers).
+      # In plan order (load balancers, etcd, control plane, workers); scripts/deploy-cluster.sh deploys in role order.
       nodes = map node index.hosts;
       # Whether every node's deploy address is known (always on libvirt; on GCP once outputs are saved).
       deployable = !index.outputs.required || hasOutputs;

@@ -91,6 +91,5 @@ if !h.host.runsLoadBalancer then
 else
   {
     inherit timing monitor;
-    monitorUrl = "http://${monitor.address}:${toString monitor.port}${monitor.path}";
     config = builtins.concatStringsSep "\n" lines + "\n";
   }

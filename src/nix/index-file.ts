@@ -1,6 +1,6 @@
 /**
  * The per-cluster index (nixos/clusters/<cluster>/default.nix): the cluster's identity, its hosts in
- * deploy order and their files, and what the flake needs to build images and deploy-rs nodes.
+ * plan order and their files, and what the flake needs to build images and deploy-rs nodes.
  */
 import type { ClusterPlan } from "../cluster/plan-types";
 import { clusterIdentity, outputsCommand } from "./host-file";
@@ -26,7 +26,7 @@ export const OUTPUTS_FILE = "outputs.json";
 export function indexFileValue(plan: ClusterPlan): NixAttrs {
   return {
     cluster: clusterIdentity(plan),
-    // Plan order (load balancers, etcd, control plane, workers): the order deploy-rs visits them.
+    // Plan order (load balancers, etcd, control plane, workers); scripts/deploy-cluster.sh deploys in role order.
     hosts: plan.hosts.map((h) => h.name),
     hostFiles: Object.fromEntries(plan.hosts.map((h) => [h.name, new NixPath(`./hosts/${hostFileName(h.name)}`)])),
     ssh: { user: plan.ssh.user, authorizedKeys: [...plan.ssh.authorizedKeys], hostKey: { ...hostKeyChannel(plan.target) } },
