@@ -13,8 +13,6 @@
 let
   h = hostFile;
   backup = h.backup or null;
-  files = h.pki.files;
-  ports = import ../lib/ports.nix;
 in
 {
   config = lib.mkIf (h.host.runsEtcd && backup != null) {
@@ -29,25 +27,23 @@ in
         pkgs.curl
         pkgs.openssl
       ];
-      environment = {
-        ETCDCTL_ENDPOINTS = "https://127.0.0.1:${toString ports.etcdClient}";
-        ETCDCTL_CACERT = files.etcdCaCert;
-        ETCDCTL_CERT = files.etcdHealthcheckClientCert;
-        ETCDCTL_KEY = files.etcdHealthcheckClientKey;
-        ETCD_BACKUP_DIR = backup.dir;
-        ETCD_BACKUP_KEEP = toString backup.keep;
-        ETCD_BACKUP_NAME = h.host.name;
-      }
-      // (
-        if backup.gcs == null then
-          { }
-        else
-          {
-            ETCD_BACKUP_GCS_BUCKET = backup.gcs.bucket;
-            ETCD_BACKUP_GCS_PREFIX = backup.gcs.prefix;
-            ETCD_BACKUP_GCS_KEY = backup.gcs.keyFile;
-          }
-      );
+      environment =
+        import ../lib/etcd-client.nix { hostFile = h; }
+        // {
+          ETCD_BACKUP_DIR = backup.dir;
+          ETCD_BACKUP_KEEP = toString backup.keep;
+          ETCD_BACKUP_NAME = h.host.name;
+        }
+        // (
+          if backup.gcs == null then
+            { }
+          else
+            {
+              ETCD_BACKUP_GCS_BUCKET = backup.gcs.bucket;
+              ETCD_BACKUP_GCS_PREFIX = backup.gcs.prefix;
+              ETCD_BACKUP_GCS_KEY = backup.gcs.keyFile;
+            }
+        );
       serviceConfig = {
         Type = "oneshot";
         User = "root";

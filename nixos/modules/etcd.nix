@@ -67,10 +67,7 @@ in
     # etcdctl against this member with the delivered health-check client certificate.
     environment.variables = {
       ETCDCTL_API = "3";
-      ETCDCTL_ENDPOINTS = "https://127.0.0.1:${toString ports.etcdClient}";
-      ETCDCTL_CACERT = files.etcdCaCert;
-      ETCDCTL_CERT = files.etcdHealthcheckClientCert;
-      ETCDCTL_KEY = files.etcdHealthcheckClientKey;
-    };
+    }
+    // import ../lib/etcd-client.nix { hostFile = h; };
   };
 }
