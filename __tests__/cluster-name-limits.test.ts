@@ -92,7 +92,7 @@ describe.each(["libvirt", "gcp"] as const)("%s: cluster names of every length", 
     expect(accepted).toEqual(lengths.slice(0, limit));
     // docs/description.md: 63 for the name itself; libvirt: host machine names "<name>-<host>" (here "-worker-1");
     // GCP: the longest derived name, the firewall rule "<name>-kubelet-from-control-plane".
-    expect(limit).toBe(target === "gcp" ? GCE_NAME_MAX - "-kubelet-from-control-plane".length : GCE_NAME_MAX - "-worker-1".length);
+    expect(limit).toBe(target === "gcp" ? 36 : 54);
     expect(outcomes.get(limit + 1)!.kind).toBe("refused");
   });
 

@@ -54,7 +54,11 @@ describe("no change", () => {
   it.each([LOCAL, STACKED, GCP])("%s: nothing to report, every protection in place", (file) => {
     const change = review(original(file), original(file));
     expect(change.hosts).toEqual([]);
-    expect(change.plan.hosts.map((h) => h.guard)).toEqual(original(file).hosts.map((h) => h.guard));
+    // Every etcd member and control-plane host protected (no destroy, no stop), every other host not.
+    for (const h of change.plan.hosts) {
+      const critical = h.roles.includes("etcd") || h.roles.includes("control-plane");
+      expect([h.name, h.guard]).toEqual([h.name, { preventDestroy: critical, allowStopping: !critical, applyImage: false }]);
+    }
     expect(synthSummaryLines(change.plan, change)).toContain("  none");
   });
 });

@@ -23,6 +23,8 @@ const TMPFILES = "systemd.tmpfiles.rules";
 interface Collected {
   unknown: string[];
   collected: Record<string, unknown[]>;
+  /** By the path as set (the unit names included). */
+  collectedAt: Record<string, { value: unknown }[]>;
 }
 
 /** The settings the role modules make for one host file (a path to a .nix file). */
@@ -51,7 +53,8 @@ const SCRIPT_VARIABLES = [...new Set(readFileSync(path.join(REPO, "scripts/lib/e
 describe.each(["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml"])("%s", (description) => {
   const plan = loadCluster(description, REPO).plan;
   it.each(plan.hosts.map((h) => [h.name, h] as const))("%s: a snapshot timer exactly when it is an etcd member", (_name, host) => {
-    const { unknown, collected } = settingsOf(path.join(REPO, "nixos/clusters", plan.cluster, "hosts", `${host.name}.nix`), plan.target);
+    const { unknown, collected, collectedAt } = settingsOf(path.join(REPO, "nixos/clusters", plan.cluster, "hosts", `${host.name}.nix`), plan.target);
+    const at = (option: string) => (collectedAt[option] ?? []).map((d) => d.value);
     expect(unknown).toEqual([]);
     const environments = collected[ENVIRONMENT] as Record<string, string>[];
     const backup = environments.find((e) => "ETCD_BACKUP_DIR" in e);
@@ -75,6 +78,10 @@ describe.each(["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/g
     expect(service).toMatchObject({ Type: "oneshot", User: "root", UMask: "0077", ProtectSystem: "strict", ReadWritePaths: [ETCD_BACKUP_DIR] });
     expect(service.ExecStart).toMatch(/^\/nix\/store\/[^ ]+-bash\/bin\/sh \/nix\/store\/[a-z0-9]{32}-etcd-snapshot\.sh$/);
     expect((collected[TMPFILES] as string[][]).flat()).toContain(`d ${ETCD_BACKUP_DIR} 0700 root root -`);
+    // The timer starts the unit of its own name: the timer, the environment and the snapshot command are one unit's.
+    expect(at("systemd.timers.etcd-backup.timerConfig")).toEqual(collected[TIMER]);
+    expect(at("systemd.services.etcd-backup.environment")).toEqual([backup]);
+    expect(at("systemd.services.etcd-backup.serviceConfig")).toContainEqual(service);
   });
 });
 

@@ -22,11 +22,15 @@ const COLLECT = [
   "systemd.services.<name>.requires",
 ];
 
+/** What the modules set, by option pattern ("fileSystems.<name>.device") and by the path as set ("fileSystems./var/lib/etcd.device"). */
 function collected(plan: ClusterPlan, host: HostPlan, hostFile = (file: string) => `import ${file}`): Record<string, unknown[]> {
   const modules = ["nixos/modules", `nixos/modules/hardware/${plan.target}.nix`].map((m) => nixPathLiteral(path.join(REPO, m))).join(" ");
   const file = nixPathLiteral(path.join(REPO, "nixos/clusters", plan.cluster, "hosts", `${host.name}.nix`));
   const collect = COLLECT.map((c) => JSON.stringify(c)).join(" ");
-  return evalJson<{ collected: Record<string, unknown[]> }>(`import ${nixPathLiteral(WALKER)} { modules = [ ${modules} ]; collect = [ ${collect} ]; hostFile = ${hostFile(file)}; }`).collected;
+  const result = evalJson<{ collected: Record<string, unknown[]>; collectedAt: Record<string, { value: unknown }[]> }>(
+    `import ${nixPathLiteral(WALKER)} { modules = [ ${modules} ]; collect = [ ${collect} ]; hostFile = ${hostFile(file)}; }`,
+  );
+  return { ...result.collected, ...Object.fromEntries(Object.entries(result.collectedAt).map(([p, ds]) => [p, ds.map((d) => d.value)])) };
 }
 
 describe.each(["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/gcp.yaml"])("%s", (file) => {
@@ -37,6 +41,8 @@ describe.each(["clusters/local.yaml", "clusters/local-stacked.yaml", "clusters/g
   it.each(plan.hosts.filter((h) => h.runsEtcd).map((h) => [h.name, h] as const))("%s mounts its data disk at /var/lib/etcd, formats it first if blank, and etcd requires it", (_name, host) => {
     const c = collected(plan, host);
     expect(c["fileSystems.<name>.device"]).toContain(device);
+    // At etcd's data directory: the mount, and not some other folder, holds the member's data.
+    expect(c["fileSystems./var/lib/etcd.device"]).toEqual([device]);
     // The root file system comes from nixpkgs' GCE image module on GCP, from hardware/libvirt.nix here.
     expect(c["fileSystems.<name>.fsType"]).toContain("ext4");
     expect(c["fileSystems.<name>.options"]).toEqual([["nofail", "noatime", "x-systemd.requires=etcd-data-format.service", "x-systemd.after=etcd-data-format.service"]]);

@@ -3,7 +3,10 @@
 # of nixpkgs option paths in nixos/option-paths.json. No nixpkgs needed.
 #
 # Returns { unknown = [ "a.b.c" ... ]; used = [ declared patterns set ]; nixpkgsImports = [ ... ];
-#   collected = { <pattern> = [ values set in active branches ]; } } for the patterns named in `collect`.
+#   collected = { <pattern> = [ values set in active branches ]; }  for the patterns named in `collect`, and
+#   collectedAt = { "<the path as set>" = [ { value; priority; } ]; }  the same by concrete path (e.g.
+#   "systemd.services.serial-getty@ttyS0.enable"), each with its override priority (mkForce 50, mkDefault
+#   1000, none 100) }.
 # Values in active branches (mkIf conditions true for this host) are evaluated completely, so a missing host
 # file attribute or a typo in a value fails the evaluation too.
 {
@@ -232,6 +235,18 @@ let
     else
       [ value ];
 
+  # The same, each with the priority of the innermost override around it (100: none).
+  activeDefinitions =
+    active: priority: value:
+    if !active then
+      [ ]
+    else if isWrapper value && value._type == "override" then
+      activeDefinitions active value.priority value.content
+    else if isWrapper value then
+      builtins.concatMap (branch: activeDefinitions branch.active priority branch.value) (unwrap active value)
+    else
+      [ { inherit value priority; } ];
+
   # The option path is decided from the path alone, before the value is looked at: values of inactive branches
   # (mkIf false) may legitimately be invalid for this host and are never evaluated.
   walk =
@@ -250,7 +265,9 @@ let
               {
                 collected = {
                   inherit pattern;
+                  path = show path;
                   values = activeValues active value;
+                  definitions = activeDefinitions active 100 value;
                 };
               }
             else
@@ -308,6 +325,9 @@ in
   unknown = unique (map (r: r.unknown) (builtins.filter (r: r ? unknown) results));
   used = unique (map (r: r.used) (builtins.filter (r: r ? used) results));
   nixpkgsImports = unique (builtins.concatMap (e: e.nixpkgsImports) evaluated);
+  collectedAt = builtins.zipAttrsWith (_: builtins.concatLists) (
+    map (r: { ${r.collected.path} = r.collected.definitions; }) (builtins.filter (r: r ? collected) results)
+  );
   collected = builtins.listToAttrs (
     map (pattern: {
       name = pattern;
