@@ -5,10 +5,10 @@
  * A planned host's MAC gets its reserved address, which lies outside the range; a machine without a reservation
  * gets an address inside it, and asking for the API VIP does not get it the VIP.
  *
- * Everything runs in network namespaces this test creates ("switch" with a bridge, the host running dnsmasq, two
- * clients), joined by veth pairs created inside them; nothing is added to the root namespace.
+ * Everything runs in a NetnsLab (__tests__/helpers/netns.ts): the host running dnsmasq and two clients on the lab's
+ * bridge; nothing is added to the root namespace.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -16,14 +16,14 @@ import { parseIp } from "../src/cluster/ipv4";
 import { loadCluster } from "../src/cluster/load";
 import { REPO_ROOT } from "./helpers/descriptions";
 import { resourcesOf, synthLibvirt } from "./helpers/libvirt-synth";
+import { haveCommand, NetnsLab, netnsLabAvailable, type LabProcess } from "./helpers/netns";
 
-const TAG = `t10b${process.pid % 100000}`;
-const NS = { sw: `${TAG}sw`, host: `${TAG}h`, planned: `${TAG}a`, other: `${TAG}b` } as const;
-const missing = ["ip", "dnsmasq", "busybox", "xsltproc"].filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
-const canRun = process.getuid?.() === 0 && missing.length === 0;
+const lab = netnsLabAvailable();
+const missing = ["dnsmasq", "busybox", "xsltproc"].filter((tool) => !haveCommand(tool));
+const canRun = lab.ok && missing.length === 0;
 if (!canRun) {
   // CI runs as root with these installed (.ci/run); elsewhere say why nothing ran.
-  console.warn(`libvirt-dhcp-range.test.ts skipped: ${process.getuid?.() !== 0 ? "needs root (network namespaces)" : `missing ${missing.join(", ")}`}`);
+  console.warn(`libvirt-dhcp-range.test.ts skipped: ${!lab.ok ? lab.reason : `missing ${missing.join(", ")}`}`);
 }
 
 function sh(command: string): string {
@@ -52,12 +52,12 @@ function rangeFromStylesheet(work: string): { start: string; end: string } {
 
 (canRun ? describe : describe.skip)("dnsmasq with the planned dynamic range (real daemon, network namespaces)", () => {
   let work: string;
-  let dnsmasq: ChildProcess | undefined;
+  let net: NetnsLab | undefined;
+  let dnsmasq: LabProcess;
   let range: { start: string; end: string };
 
-  const cleanup = () => {
-    if (dnsmasq && dnsmasq.exitCode === null) dnsmasq.kill("SIGTERM");
-    for (const ns of Object.values(NS)) spawnSync("ip", ["netns", "delete", ns]);
+  const cleanup = async () => {
+    await net?.cleanup();
     if (work) rmSync(work, { recursive: true, force: true });
   };
 
@@ -65,50 +65,39 @@ function rangeFromStylesheet(work: string): { start: string; end: string } {
     work = mkdtempSync(path.join(tmpdir(), "dhcp-range-"));
     try {
       range = rangeFromStylesheet(work);
-      for (const ns of Object.values(NS)) sh(`ip netns add ${ns}`);
-      sh(`ip -n ${NS.sw} link add br0 type bridge && ip -n ${NS.sw} link set br0 up`);
-      const clients: Array<[string, string]> = [
-        [NS.host, "52:54:00:f2:00:01"],
-        [NS.planned, cp1.mac],
-        [NS.other, "52:54:00:aa:bb:cc"],
-      ];
-      clients.forEach(([ns, mac], i) => {
-        sh(`ip -n ${NS.sw} link add p${i} type veth peer name eth0 netns ${ns}`);
-        sh(`ip -n ${NS.sw} link set p${i} master br0 up`);
-        sh(`ip -n ${ns} link set eth0 address ${mac} && ip -n ${ns} link set eth0 up && ip -n ${ns} link set lo up`);
-      });
-      sh(`ip -n ${NS.host} addr add 10.242.0.1/24 dev eth0`);
-      dnsmasq = spawn(
-        "ip",
-        [
-          "netns", "exec", NS.host, "dnsmasq", "--keep-in-foreground", "--log-facility=-", "--user=root", "--conf-file=/dev/null", "--port=0", "--interface=eth0", "--bind-interfaces",
-          "--dhcp-authoritative", "--dhcp-no-override", `--dhcp-range=${range.start},${range.end},255.255.255.0`,
-          `--dhcp-host=${cp1.mac},${cp1.address},${cp1.name}`, `--dhcp-leasefile=${path.join(work, "leases")}`, `--pid-file=${path.join(work, "dnsmasq.pid")}`,
-        ],
-        { stdio: ["ignore", "ignore", "pipe"] },
-      );
-      let log = "";
-      dnsmasq.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
+      net = new NetnsLab("t10b");
+      net.addHost("host", ["10.242.0.1/24"]);
+      // The planned host with its planned MAC (the one its reservation names), and a machine with none.
+      for (const [client, mac] of [["planned", cp1.mac], ["other", "52:54:00:aa:bb:cc"]] as const) {
+        net.addHost(client, []);
+        const set = net.exec(client, ["sh", "-c", `ip link set eth0 down && ip link set eth0 address ${mac} && ip link set eth0 up`]);
+        if (set.status !== 0) throw new Error(`setting ${client}'s MAC: ${set.stderr}`);
+      }
+      dnsmasq = net.spawn("host", [
+        "dnsmasq", "--keep-in-foreground", "--log-facility=-", "--user=root", "--conf-file=/dev/null", "--port=0", "--interface=eth0", "--bind-interfaces",
+        "--dhcp-authoritative", "--dhcp-no-override", `--dhcp-range=${range.start},${range.end},255.255.255.0`,
+        `--dhcp-host=${cp1.mac},${cp1.address},${cp1.name}`, `--dhcp-leasefile=${path.join(work, "leases")}`, `--pid-file=${path.join(work, "dnsmasq.pid")}`,
+      ]);
       // Bounded wait for dnsmasq to write its pid file (it listens by then).
       for (let i = 0; i < 50 && !existsSync(path.join(work, "dnsmasq.pid")); i++) await new Promise((r) => setTimeout(r, 100));
-      if (!existsSync(path.join(work, "dnsmasq.pid"))) throw new Error(`dnsmasq did not start: ${log}`);
+      if (!existsSync(path.join(work, "dnsmasq.pid"))) throw new Error(`dnsmasq did not start: ${dnsmasq.log()}`);
       const script = path.join(work, "udhcpc.sh");
       writeFileSync(script, '#!/bin/sh\n[ "$1" = bound ] && echo "$ip" >"$LEASE_OUT"\nexit 0\n');
       chmodSync(script, 0o755);
     } catch (e) {
-      cleanup();
+      await cleanup();
       throw e;
     }
   }, 30_000);
   afterAll(cleanup);
 
-  /** One DHCP exchange from namespace `ns` with busybox udhcpc (5 tries, 1 s apart); the address it was offered. */
-  function lease(ns: string, requested?: string): string {
-    const out = path.join(work, `${ns}.lease`);
+  /** One DHCP exchange from a lab host with busybox udhcpc (5 tries, 1 s apart); the address it was offered. */
+  function lease(client: string, requested?: string): string {
+    const out = path.join(work, `${client}.lease`);
     rmSync(out, { force: true });
-    const args = ["netns", "exec", ns, "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-T", "1", "-s", path.join(work, "udhcpc.sh"), ...(requested ? ["-r", requested] : [])];
+    const args = ["netns", "exec", net!.namespace(client), "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-T", "1", "-s", path.join(work, "udhcpc.sh"), ...(requested ? ["-r", requested] : [])];
     const result = spawnSync("ip", args, { encoding: "utf8", env: { ...process.env, LEASE_OUT: out }, timeout: 20_000 });
-    if (result.status !== 0 || !existsSync(out)) throw new Error(`udhcpc in ${ns} got no lease: ${result.stderr}`);
+    if (result.status !== 0 || !existsSync(out)) throw new Error(`udhcpc on ${client} got no lease: ${result.stderr}`);
     return readFileSync(out, "utf8").trim();
   }
   const inRange = (address: string) => parseIp(address)! >= parseIp(range.start)! && parseIp(address)! <= parseIp(range.end)!;
@@ -118,14 +107,14 @@ function rangeFromStylesheet(work: string): { start: string; end: string } {
   });
 
   it("a planned host gets its reserved address, which lies outside the dynamic range", () => {
-    expect(lease(NS.planned)).toBe("10.242.0.20");
+    expect(lease("planned")).toBe("10.242.0.20");
     expect(inRange("10.242.0.20")).toBe(false);
   }, 30_000);
 
   it("a machine without a reservation gets an address from the dynamic range, and never the VIP it asks for", () => {
-    const first = lease(NS.other);
+    const first = lease("other");
     expect(inRange(first)).toBe(true);
-    const askedForVip = lease(NS.other, plan.api.address);
+    const askedForVip = lease("other", plan.api.address);
     expect(askedForVip).not.toBe(plan.api.address);
     expect(inRange(askedForVip)).toBe(true);
   }, 60_000);
