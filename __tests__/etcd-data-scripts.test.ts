@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { issue, makeCa } from "./helpers/etcd-lab";
 import { haveCommand, NetnsLab, netnsLabAvailable } from "./helpers/netns";
 
 jest.setTimeout(120_000);
@@ -106,13 +107,6 @@ const peerUrl = (a: string) => `https://${a}:2380`;
   const spawned = new Map<string, ReturnType<NetnsLab["spawn"]>>();
   let startMember: (m: (typeof MEMBERS)[number]) => void = () => undefined;
   const pki = path.join(temp, "pki");
-  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: pki, stdio: "pipe" });
-
-  function issue(name: string, extensions: string): void {
-    ssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-    writeFileSync(path.join(pki, `${name}.ext`), extensions);
-    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-out", `${name}.crt`, "-extfile", `${name}.ext`);
-  }
 
   function etcdctl(host: string, endpoint: string, ...args: string[]) {
     return netns.exec(host, ["etcdctl", `--endpoints=${endpoint}`, `--cacert=${pki}/ca.crt`, `--cert=${pki}/client.crt`, `--key=${pki}/client.key`, "--dial-timeout=2s", "--command-timeout=5s", ...args]);
@@ -161,13 +155,12 @@ const peerUrl = (a: string) => `https://${a}:2380`;
 
   beforeAll(async () => {
     netns = new NetnsLab("t12a");
-    mkdirSync(pki, { recursive: true });
-    ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=etcd-ca");
-    issue("client", "extendedKeyUsage=clientAuth\n");
+    makeCa(pki, "etcd-ca");
+    issue(pki, "client", "client", [], "clientAuth");
     const initial = MEMBERS.map((m) => `${m.name}=${peerUrl(m.address)}`).join(",");
     for (const m of MEMBERS) {
       netns.addHost(m.name, [`${m.address}/24`]);
-      issue(m.name, `subjectAltName=IP:${m.address},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n`);
+      issue(pki, m.name, m.name, [`IP:${m.address}`, "IP:127.0.0.1"], "serverAuth,clientAuth");
     }
     startMember = (m) =>
       spawned.set(m.name, netns.spawn(m.name, [
